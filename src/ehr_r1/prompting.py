@@ -1,0 +1,184 @@
+# Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
+"""The one place for the prompt format and the answer parser (spec §5), shared by training, evaluation and metrics.
+
+Conventions, fixed here once (the reference code disagrees with itself, spec §11.2):
+
+- system prompt ``You are a helpful assistant.``; user turn ``"{input}\\n{instruction}"`` plus a think switch;
+- the switch is ``\\n/think`` or ``\\n/no_think`` in training *and* evaluation (the reference omits the newline for
+  ``/no_think`` in training only);
+- the answer is the text after the **last** ``</think>`` whatever the model name; decision-making items are split on
+  newlines and on a literal backslash-n, stripped, empties dropped; comparisons are case-insensitive;
+- risk answers are ``yes`` / ``no``, compared after stripping whitespace and case-folding.
+"""
+
+import re
+from collections.abc import Callable, Sequence
+
+
+SYSTEM_PROMPT = "You are a helpful assistant."
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+DECISION_MAKING, RISK_PREDICTION = "decision_making", "risk_prediction"
+TASK_TYPES = (DECISION_MAKING, RISK_PREDICTION)
+RISK_LABELS = ("yes", "no")
+
+_ITEM_SPLIT = re.compile(r"\r?\n|\\n")
+_EVENT_BOUNDARY = re.compile(r"\n\n(?=## )")
+_HEADER_EVENTS = ("## Patient Demographics", "## Discharge [", "## Admissions [")
+
+
+def default_think(task_type: str) -> bool:
+    """Decision-making tasks reason (``/think``); risk tasks answer directly (``/no_think``), as in GRPO (spec §5.2)."""
+    return task_type == DECISION_MAKING
+
+
+def think_suffix(think: bool | None) -> str:
+    """The user-turn suffix of the Qwen3 think switch; ``None`` adds nothing (stage-1 format)."""
+    if think is None:
+        return ""
+    return "\n/think" if think else "\n/no_think"
+
+
+def baseline_suffix(task_type: str, candidates: Sequence[str] | None) -> str:
+    """Extra lines for untrained baselines (spec §5.4): candidate list and answer-format instructions."""
+    lines = []
+    if candidates:
+        lines.append(f"You should choose the item from the candidate list below. Candidate List: {list(candidates)}.")
+    if task_type == DECISION_MAKING:
+        lines.append(
+            "Directly output the answer without any other information. Separate several items with \\n. "
+            "Use item names, not codes (no ICD9 or ICD10 codes)."
+        )
+    else:
+        lines.append(
+            "Directly output the answer without any other information; only choose one answer from the Candidate List."
+        )
+    return "\n" + "\n".join(lines)
+
+
+def user_content(
+    input_text: str,
+    instruction: str,
+    think: bool | None = None,
+    task_type: str = DECISION_MAKING,
+    candidates: Sequence[str] | None = None,
+    baseline_prompt: bool = False,
+) -> str:
+    """The user turn: ``{input}\\n{instruction}`` [+ baseline lines] [+ think switch]."""
+    text = f"{input_text}\n{instruction}"
+    if baseline_prompt:
+        text += baseline_suffix(task_type, candidates)
+    return text + think_suffix(think)
+
+
+def build_messages(input_text: str, instruction: str, completion: str | None = None, **kwargs) -> list[dict[str, str]]:
+    """Chat messages for one sample; ``completion`` appends the assistant turn (SFT). kwargs go to ``user_content``."""
+    messages = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": user_content(input_text, instruction, **kwargs)},
+    ]
+    if completion is not None:
+        messages.append({"role": "assistant", "content": completion})
+    return messages
+
+
+def assistant_target(output: str, reasoning: str | None = None, think: bool | None = None) -> str:
+    """Assistant text for SFT: ``<think>\\n{reasoning}\\n</think>\\n\\n{output}``, an empty think block, or bare output."""
+    if reasoning:
+        return f"{THINK_OPEN}\n{reasoning.strip()}\n{THINK_CLOSE}\n\n{output}"
+    if think is False:
+        return f"{THINK_OPEN}\n\n{THINK_CLOSE}\n\n{output}"
+    return output
+
+
+# ----------------------------------------------------------------------------------------------------------- parsing
+def completion_text(completion: str | Sequence[dict] | dict | None) -> str:
+    """Text of a completion given as a string, a chat message, or a list of chat messages (TRL conversational)."""
+    if completion is None:
+        return ""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, dict):
+        return str(completion.get("content") or "")
+    return "".join(str(m.get("content") or "") for m in completion if m.get("role", "assistant") == "assistant")
+
+
+def extract_answer(text: str) -> str:
+    """The answer part: the text after the last ``</think>`` (the whole text when there is none), stripped."""
+    _, sep, tail = text.rpartition(THINK_CLOSE)
+    return (tail if sep else text).strip()
+
+
+def normalize_item(item: str) -> str:
+    """Comparison key of one answer item: stripped and case-folded."""
+    return item.strip().casefold()
+
+
+def parse_items(text: str, after_think: bool = True) -> list[str]:
+    """Answer items in order: split on newlines and literal ``\\n``, stripped, empties dropped (duplicates kept)."""
+    answer = extract_answer(text) if after_think else text
+    return [item.strip() for item in _ITEM_SPLIT.split(answer) if item.strip()]
+
+
+def set_prf(predicted: Sequence[str], gold: Sequence[str]) -> tuple[float, float, float]:
+    """Set precision, recall and F1 on normalised items; 0 when either side is empty (spec §8.2 ``calculate_em``)."""
+    pred = {normalize_item(p) for p in predicted if p.strip()}
+    true = {normalize_item(g) for g in gold if g.strip()}
+    hits = len(pred & true)
+    if not pred or not true or not hits:
+        return 0.0, 0.0, 0.0
+    precision, recall = hits / len(pred), hits / len(true)
+    return precision, recall, 2 * precision * recall / (precision + recall)
+
+
+def parse_risk(text: str) -> str | None:
+    """``"yes"`` / ``"no"`` if the answer is one of them (case-insensitive, trailing punctuation allowed), else None."""
+    answer = normalize_item(extract_answer(text)).rstrip(".!")
+    return answer if answer in RISK_LABELS else None
+
+
+def risk_correct(text: str, label: str) -> bool:
+    """Whether a risk answer matches the label, after stripping whitespace and case-folding both."""
+    parsed = parse_risk(text)
+    return parsed is not None and parsed == normalize_item(label)
+
+
+def gold_items(output: str | Sequence[str]) -> list[str]:
+    """Gold items of a dataset ``output`` column (newline-joined string, or already a list)."""
+    return [o.strip() for o in output if o.strip()] if not isinstance(output, str) else parse_items(output, False)
+
+
+# -------------------------------------------------------------------------------------------------------- truncation
+def split_input_blocks(input_text: str) -> tuple[list[str], list[str]]:
+    """Split a rendered ``input`` into (header blocks, event blocks) at ``\\n\\n## `` boundaries.
+
+    Header blocks are the leading demographics / previous-discharge / admission blocks (spec §4.3); the rest are
+    events in time order. Works on released EHR-Bench inputs as well as on ours.
+    """
+    blocks = _EVENT_BOUNDARY.split(input_text)
+    n_header = 0
+    while n_header < len(blocks) and blocks[n_header].lstrip("\n").startswith(_HEADER_EVENTS):
+        n_header += 1
+    return blocks[:n_header], blocks[n_header:]
+
+
+def truncate_input(input_text: str, fits: Callable[[str], bool]) -> tuple[str, int]:
+    """Drop whole events, oldest first, until ``fits(text)``; never the header. Returns (text, events dropped).
+
+    ``fits`` sees the candidate ``input`` and decides with the full prompt (chat template, instruction, switch), so
+    the system prompt and the instruction are never cut. Binary search keeps it to O(log n) tokenizer calls.
+    """
+    if fits(input_text):
+        return input_text, 0
+    header, events = split_input_blocks(input_text)
+
+    def join(drop: int) -> str:
+        return "\n\n".join(header + events[drop:])
+
+    lo, hi = 1, len(events)  # smallest drop count that fits; `hi` (all events dropped) is the fallback
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fits(join(mid)):
+            hi = mid
+        else:
+            lo = mid + 1
+    return join(lo), lo

@@ -1,0 +1,298 @@
+# Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
+"""Sample index: which (patient, target event, context slice, labels) each task yields (spec §3.1–§3.2).
+
+All of it is vectorised per timeline shard with as-of joins on a sortable key ``seconds * 10^6 + event_idx``
+(event start times are non-decreasing along a trajectory, so "smallest index whose time qualifies" is "smallest key").
+Index columns (``INDEX_SCHEMA``): subject_id, hadm_id, task, target_idx, begin, end (context = events [begin, end)),
+admissions_id, last_discharge_id, labels.
+"""
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from ehr_r1.sources.tables import TABLE_BY_NAME
+from ehr_r1.tasks.catalogue import DECISION_TASKS, NEXT_EVENT, RISK_TASKS, DecisionTask, RiskTask
+from ehr_r1.timeline import cell, events_of
+
+
+DAY_S = 86_400
+KEY_SCALE = 1_000_000  # event_idx < 10^6 per patient
+INDEX_SCHEMA = {
+    "subject_id": pl.Int64,
+    "hadm_id": pl.Int64,
+    "task": pl.String,
+    "target_idx": pl.Int32,
+    "begin": pl.Int32,
+    "end": pl.Int32,
+    "admissions_id": pl.Int32,
+    "last_discharge_id": pl.Int32,
+    "labels": pl.List(pl.String),
+}
+_MISSING = ("", "nan", "None")
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Context filters of the sample index.
+
+    Args:
+        window_hours (`float`): context window before a decision target, or after a risk anchor (spec §3.1).
+        min_context_events (`int`): keep contexts with more events than this (reference: 10).
+        max_context_events (`int`): keep contexts with fewer events than this (reference: 100).
+    """
+
+    window_hours: float = 24.0
+    min_context_events: int = 10
+    max_context_events: int = 100
+
+
+def _key(seconds: pl.Expr, idx: pl.Expr) -> pl.Expr:
+    return seconds * KEY_SCALE + idx.cast(pl.Int64)
+
+
+def event_frame(timeline: pl.DataFrame) -> pl.DataFrame:
+    """Events with ``t`` (start, untimed events borrow the previous start), ``sec`` and the as-of ``key``."""
+    events = events_of(timeline).sort("subject_id", "event_idx")
+    eff = pl.col("start").forward_fill().over("subject_id")
+    sec = eff.dt.epoch("s")
+    return events.with_columns(
+        t=eff, sec=sec, key=_key(sec, pl.col("event_idx")), hadm_key=pl.col("hadm_id").fill_null(-1)
+    )
+
+
+def _asof(left: pl.DataFrame, right: pl.DataFrame, by: list[str], strategy: str, out: str) -> pl.DataFrame:
+    """As-of join of ``left.probe`` onto ``right.key``, returning ``right.event_idx`` as ``out``."""
+    right = right.select(*by, key="key", **{out: "event_idx"}).sort("key")
+    return (
+        left.sort("probe")
+        .join_asof(right, left_on="probe", right_on="key", by=by, strategy=strategy, check_sortedness=False)
+        .drop("key")
+    )
+
+
+def _timed(events: pl.DataFrame) -> pl.DataFrame:
+    return events.filter(pl.col("event_idx") > 0, pl.col("sec").is_not_null())
+
+
+def window_begin(targets: pl.DataFrame, events: pl.DataFrame, hours: float) -> pl.DataFrame:
+    """First event of the target's admission (hadm-less events: of hadm-less events) less than ``hours`` before."""
+    probe = _key(pl.col("sec") - int(hours * 3600) + 1, pl.lit(0))
+    return _asof(targets.with_columns(probe=probe), _timed(events), ["subject_id", "hadm_key"], "forward", "begin")
+
+
+def window_last(anchors: pl.DataFrame, events: pl.DataFrame, limit_sec: pl.Expr, by: list[str]) -> pl.DataFrame:
+    """Last event (of the same ``by`` group) starting at or before ``limit_sec``; its index + 1 is ``end``."""
+    probe = _key(limit_sec, pl.lit(KEY_SCALE - 1))
+    joined = _asof(anchors.with_columns(probe=probe), _timed(events), ["subject_id", *by], "backward", "last")
+    return joined.with_columns(end=pl.col("last") + 1).drop("last")
+
+
+def add_admission_and_history(samples: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """``admissions_id`` (latest same-hadm admission before ``end``) and ``last_discharge_id`` (latest discharge
+    note of another admission before ``end``)."""
+    probe = _key(pl.lit(0), pl.col("end") - 1)  # index-only keys: same-second ordering is by event_idx
+    index_keyed = events.with_columns(key=_key(pl.lit(0), pl.col("event_idx")))
+    admissions = index_keyed.filter(pl.col("table") == "admissions")
+    samples = _asof(
+        samples.with_columns(probe=probe), admissions, ["subject_id", "hadm_key"], "backward", "admissions_id"
+    )
+    notes = index_keyed.filter(pl.col("table") == "discharge").sort("subject_id", "event_idx")
+    run = (
+        (pl.col("hadm_key") != pl.col("hadm_key").shift(1).over("subject_id"))
+        .fill_null(True)
+        .cum_sum()
+        .over("subject_id")
+    )
+    notes = notes.with_columns(run=run)
+    run_last = notes.group_by("subject_id", "run").agg(prev_other=pl.col("event_idx").max())
+    notes = notes.join(run_last.with_columns(pl.col("run") + 1), on=["subject_id", "run"], how="left")
+    latest = notes.select("subject_id", "key", d_idx="event_idx", d_hadm="hadm_key", prev_other="prev_other").sort(
+        "key"
+    )
+    samples = (
+        samples.with_columns(probe=probe)
+        .sort("probe")
+        .join_asof(
+            latest, left_on="probe", right_on="key", by="subject_id", strategy="backward", check_sortedness=False
+        )
+    )
+    last = pl.when(pl.col("d_hadm") != pl.col("hadm_key")).then(pl.col("d_idx")).otherwise(pl.col("prev_other"))
+    return samples.with_columns(last_discharge_id=last).drop("probe", "key", "d_idx", "d_hadm", "prev_other")
+
+
+# ------------------------------------------------------------------------------------------------ decision-making
+def _labels_expr(task: DecisionTask) -> pl.Expr:
+    if task.target_key == "table":
+        return pl.col("table")
+    if task.target_key == "multi":
+        return pl.col("multi")
+    keys = TABLE_BY_NAME[task.table].display_keys
+    if task.target_key == "careunit|eventtype":
+        careunit, eventtype = cell(keys.index("careunit")), cell(keys.index("eventtype"))
+        return pl.when(careunit.is_in(_MISSING)).then(eventtype).otherwise(careunit)
+    return cell(keys.index(task.target_key))
+
+
+def target_labels(timeline: pl.DataFrame, task: DecisionTask) -> pl.DataFrame:
+    """(subject_id, target_idx, labels): the sorted distinct non-missing label strings of each target event."""
+    rows = timeline if task.table == "*" else timeline.filter(pl.col("table") == task.table)
+    if task.table == "*":
+        rows = rows.filter(pl.col("event_idx") > 0)
+    rows = rows.select("subject_id", target_idx="event_idx", label=_labels_expr(task))
+    if task.target_key == "multi":
+        rows = rows.explode("label")
+    rows = rows.filter(pl.col("label").is_not_null(), ~pl.col("label").str.strip_chars().is_in(_MISSING))
+    return rows.group_by("subject_id", "target_idx").agg(labels=pl.col("label").unique().sort())
+
+
+def event_contexts(events: pl.DataFrame, cfg: IndexConfig) -> pl.DataFrame:
+    """For every event as a decision target: its context ``[begin, end)``, admission and history events.
+
+    Computed once per shard and shared by every decision-making task (they differ only in labels).
+    """
+    targets = events.filter(pl.col("event_idx") > 0).with_columns(target_idx="event_idx", end="event_idx")
+    targets = window_begin(targets, events, cfg.window_hours)
+    n = pl.col("end") - pl.col("begin")
+    targets = targets.filter(pl.col("begin").is_not_null(), n > cfg.min_context_events, n < cfg.max_context_events)
+    return add_admission_and_history(targets, events).select(
+        "subject_id", "hadm_id", "target_idx", "begin", "end", "admissions_id", "last_discharge_id"
+    )
+
+
+def decision_index(timeline: pl.DataFrame, events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
+    """Decision-making samples of ``tasks`` (DecisionTask) in one shard."""
+    if not tasks:
+        return pl.DataFrame(schema=INDEX_SCHEMA)
+    contexts = event_contexts(events, cfg)
+    frames = []
+    for task in tasks:
+        labels = target_labels(timeline, task)
+        if task.max_labels:
+            labels = labels.filter(pl.col("labels").list.len() <= task.max_labels)
+        frames.append(contexts.join(labels, on=["subject_id", "target_idx"]).with_columns(task=pl.lit(task.name)))
+    return _finish(frames, cfg)
+
+
+def _finish(frames: list[pl.DataFrame], cfg: IndexConfig) -> pl.DataFrame:
+    if not frames:
+        return pl.DataFrame(schema=INDEX_SCHEMA)
+    out = pl.concat([f.select(list(INDEX_SCHEMA)).cast(INDEX_SCHEMA) for f in frames])
+    n = pl.col("end") - pl.col("begin")
+    out = out.filter(n > cfg.min_context_events, n < cfg.max_context_events)
+    admission_rule = pl.col("task").is_in([t.name for t in DECISION_TASKS if t.admission_in_window])
+    keep = ~admission_rule | pl.col("admissions_id").is_null() | (pl.col("admissions_id") > pl.col("begin"))
+    return out.filter(keep).sort("subject_id", "target_idx", "task")
+
+
+# ------------------------------------------------------------------------------------------------------------ risk
+def _first_after(anchors: pl.DataFrame, events: pl.DataFrame, table: str, by: list[str], name: str) -> pl.DataFrame:
+    """Start (``name``) of the first ``table`` event after the anchor index (same ``by`` group)."""
+    later = events.filter(pl.col("table") == table).select(*by, "event_idx", **{name: "t"}).sort("event_idx")
+    joined = (
+        anchors.with_columns(probe=pl.col("target_idx") + 1)
+        .sort("probe")
+        .join_asof(
+            later.rename({"event_idx": "k"}),
+            left_on="probe",
+            right_on="k",
+            by=by,
+            strategy="forward",
+            check_sortedness=False,
+        )
+    )
+    return joined.drop("probe", "k")
+
+
+def _hours(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    return (a - b).dt.total_seconds() / 3600
+
+
+def risk_anchor_frames(events: pl.DataFrame, cfg: IndexConfig) -> dict[str, pl.DataFrame]:
+    """Per anchor table: anchors with context ``begin``/``end`` and the times every risk rule needs."""
+    dod = events.filter(pl.col("event_idx") == 0).select("subject_id", dod="aux_time")
+    last_of_hadm = events.group_by("subject_id", "hadm_key").agg(hadm_last=pl.col("t").max())
+    w = int(cfg.window_hours * 3600)
+    out = {}
+    for anchor in ("admissions", "icustays"):
+        a = events.filter(pl.col("table") == anchor).with_columns(target_idx="event_idx", begin="event_idx")
+        a = window_last(a, events, pl.col("sec") + w - 1, ["hadm_key"])
+        out[anchor] = a
+    ed = events.filter(pl.col("table") == "edstays").with_columns(target_idx="event_idx", begin="event_idx")
+    out["edstays"] = window_last(ed, events, pl.col("aux_time").dt.epoch("s") - 1, [])
+    dc = events.filter(pl.col("table") == "discharge").with_columns(
+        target_idx="event_idx", end=pl.col("event_idx") + 1
+    )
+    out["discharge"] = window_begin(dc, events, cfg.window_hours)
+    ctx_last = events.select("subject_id", last_idx="event_idx", ctx_last_t="t")
+    for anchor, frame in out.items():
+        frame = frame.filter(pl.col("end").is_not_null(), pl.col("begin").is_not_null())
+        frame = frame.with_columns(last_idx=pl.col("end") - 1).join(
+            ctx_last, on=["subject_id", "last_idx"], how="left"
+        )
+        frame = frame.join(dod, on="subject_id", how="left").join(
+            last_of_hadm, on=["subject_id", "hadm_key"], how="left"
+        )
+        out[anchor] = frame
+    out["icustays"] = _first_after(out["icustays"], events, "icustays", ["subject_id", "hadm_key"], "next_icu")
+    ed = _first_after(out["edstays"], events, "admissions", ["subject_id", "hadm_key"], "admit_t")
+    ed = _first_after(ed, events, "icustays", ["subject_id", "hadm_key"], "icu_t")
+    out["edstays"] = _first_after(ed, events, "edstays", ["subject_id"], "next_ed")
+    out["discharge"] = _first_after(out["discharge"], events, "admissions", ["subject_id"], "next_admit")
+    return out
+
+
+def _risk_label(task: RiskTask) -> tuple[pl.Expr, pl.Expr]:
+    """(label, keep) expressions of one risk rule over an anchor frame."""
+    h, keep = task.hours, pl.lit(True)
+    ed_mortality = (
+        pl.col("dod").is_not_null() & (pl.col("hadm_id").is_not_null()) & (pl.col("hadm_last") >= pl.col("dod"))
+    )
+    ed_icu = pl.col("icu_t").is_not_null() & (_hours(pl.col("icu_t"), pl.col("aux_time")) < 12)
+    rules = {
+        "ed_hospitalization": pl.col("admit_t").is_not_null() & pl.col("hadm_id").is_not_null(),
+        "ed_mortality": ed_mortality,
+        "ed_icu": ed_icu,
+        "ed_reattendance": pl.col("next_ed").is_not_null() & (_hours(pl.col("next_ed"), pl.col("aux_time")) < h),
+        "ed_critical": ed_icu | ed_mortality,
+        "los": _hours(pl.col("aux_time"), pl.col("t")) > h,
+        "inpatient_mortality": pl.col("dod").is_not_null() & (pl.col("aux_time") >= pl.col("dod")),
+        "icu_mortality": pl.col("dod").is_not_null() & (_hours(pl.col("dod"), pl.col("ctx_last_t")) < h),
+        "icu_stay": _hours(pl.col("aux_time"), pl.col("t")) >= h,
+        "icu_readmission": pl.col("next_icu").is_not_null(),
+        "readmission": pl.col("next_admit").is_not_null() & (_hours(pl.col("next_admit"), pl.col("t")) < h),
+    }
+    if task.label == "los":
+        keep = pl.col("aux_time") > pl.col("ctx_last_t")  # generated only if discharge is after the context
+    if task.label in ("los", "inpatient_mortality", "icu_stay"):
+        keep = keep & pl.col("aux_time").is_not_null()
+    return rules[task.label].fill_null(False), keep.fill_null(False)
+
+
+def risk_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
+    """Risk samples of ``tasks`` (RiskTask) in one shard; labels are ``["yes"]`` or ``["no"]``."""
+    if not tasks:
+        return pl.DataFrame(schema=INDEX_SCHEMA)
+    anchors = {a: add_admission_and_history(f, events) for a, f in risk_anchor_frames(events, cfg).items()}
+    frames = []
+    for task in tasks:
+        label, keep = _risk_label(task)
+        frame = (
+            anchors[task.anchor]
+            .filter(keep)
+            .with_columns(
+                task=pl.lit(task.name),
+                labels=pl.concat_list(pl.when(label).then(pl.lit("yes")).otherwise(pl.lit("no"))),
+            )
+        )
+        frames.append(frame)
+    return _finish(frames, cfg)
+
+
+def build_index(timeline: pl.DataFrame, cfg: IndexConfig = IndexConfig(), tasks=None) -> pl.DataFrame:
+    """The full sample index of one timeline shard, for ``tasks`` (default: every task)."""
+    tasks = tasks or (*DECISION_TASKS, NEXT_EVENT, *RISK_TASKS)
+    events = event_frame(timeline)
+    dm = decision_index(timeline, events, [t for t in tasks if isinstance(t, DecisionTask)], cfg)
+    risk = risk_index(events, [t for t in tasks if isinstance(t, RiskTask)], cfg)
+    return pl.concat([dm, risk])

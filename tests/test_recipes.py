@@ -1,0 +1,249 @@
+# Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
+"""Recipes: every YAML parses with TRL's parser for its stage and keeps the paper's settings; the tiny recipes train
+through the `trl` command; bad recipes and datasets fail before training, naming the key or column."""
+
+import ast
+import math
+import os
+import re
+import runpy
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+from typing import ClassVar
+
+import pytest
+import yaml
+from ehr_ins_fixture import write_tiny_ehr_ins
+
+from ehr_r1.errors import EhrR1Error, InputError
+from ehr_r1.training import check_recipe, finalize_model, parse_recipe, trainer_for_recipe
+
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPES = REPO / "recipes"
+MODEL_RECIPES = sorted(RECIPES.glob("ehr-r1-*/*/config_*.yaml"))
+TINY = {p.stem: p for p in sorted((RECIPES / "tiny").glob("*.yaml"))}
+CPU = ["--bf16", "false", "--use_cpu", "true"]  # GPU recipes say bf16: true, which TrainingArguments rejects on CPU
+TRL = str(Path(sys.executable).with_name("trl"))
+
+
+def read(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def test_recipe_matrix_is_complete():
+    found = {(p.parts[-3], p.parts[-2], p.stem) for p in MODEL_RECIPES}
+    models, stages = ("ehr-r1-1.7b", "ehr-r1-8b", "ehr-r1-72b"), ("domain", "reasoning", "grpo", "cpt")
+    assert found == {(m, s, f"config_{v}") for m in models for s in stages for v in ("full", "qlora")}
+    assert set(TINY) == {"domain", "reasoning", "grpo", "cpt", "qlora"}
+    for name in ("ddp", "zero3", "fsdp2", "fsdp2_qlora"):
+        assert read(RECIPES / "accelerate" / f"{name}.yaml")["distributed_type"] in ("MULTI_GPU", "DEEPSPEED", "FSDP")
+    assert (RECIPES / "slurm" / "train.slurm").is_file() and (RECIPES / "README.md").is_file()
+
+
+@pytest.mark.parametrize("path", MODEL_RECIPES + list(TINY.values()), ids=lambda p: str(p.relative_to(RECIPES)))
+def test_recipe_parses_with_trl_and_keeps_invariants(path):
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("# Config for"), "first line is the hardware comment"
+    for accelerate in re.findall(r"recipes/accelerate/(\w+)\.yaml", path.read_text()):
+        assert (RECIPES / "accelerate" / f"{accelerate}.yaml").is_file()
+    script, args, model, _ = parse_recipe(path, args=[] if path.parent.name == "tiny" else CPU)
+    assert args.hub_model_id and (args.hub_revision or path.parent.name == "tiny")
+    if trainer_for_recipe(path) == "grpo":
+        assert args.generation_batch_size % args.num_generations == 0
+        assert len(args.reward_weights) == len(script.reward_funcs)
+        assert script.reward_funcs == ["ehr_r1.rewards.ehr_accuracy_reward", "ehr_r1.rewards.ehr_format_reward"]
+        assert script.dataset_config == "grpo" and args.beta == 0.0 and args.loss_type and args.scale_rewards
+    if "qlora" in path.stem:
+        assert model.load_in_4bit and model.use_peft and model.bnb_4bit_quant_type == "nf4"
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in MODEL_RECIPES if p.stem == "config_full"], ids=lambda p: p.parts[-3] + "/" + p.parts[-2]
+)
+def test_full_recipes_use_paper_hyperparameters(path):
+    stage = path.parent.name
+    script, args, model, _ = parse_recipe(path, args=CPU)
+    n_gpus = 32 if "72b" in str(path) else 8  # the hardware comment's GPU count
+    global_batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * n_gpus
+    assert model.dtype == "bfloat16" and args.use_liger_kernel and args.gradient_checkpointing
+    assert args.lr_scheduler_type == "cosine" and args.warmup_steps == 0.03 and args.weight_decay == 0.0
+    if stage == "domain":  # spec §7.2: effective global batch 8, 1 epoch, 2e-5, 8192 tokens, loss on all tokens
+        assert (args.learning_rate, args.num_train_epochs, args.max_length) == (2e-5, 1, 8192)
+        assert global_batch == max(8, n_gpus) and not args.assistant_only_loss and script.dataset_config == "sft"
+    elif stage == "reasoning":  # spec §7.3: global batch 64, 5 epochs, 12288 tokens
+        assert (args.learning_rate, args.num_train_epochs, args.max_length, global_batch) == (2e-5, 5, 12288, 64)
+    elif stage == "grpo":  # spec §7.4: 4 prompts x 16 samples, 2e-6, vLLM colocate, T 0.7 / top_p 0.95 / top_k 20
+        assert (args.learning_rate, args.num_generations, args.max_completion_length) == (2e-6, 16, 2048)
+        assert args.per_device_train_batch_size * n_gpus == args.generation_batch_size == 64
+        assert (
+            args.use_vllm
+            and args.vllm_mode == "colocate"
+            and (args.temperature, args.top_p, args.top_k) == (0.7, 0.95, 20)
+        )
+    else:
+        assert args.packing and args.dataset_text_field == "text" and script.dataset_config == "cpt"
+
+
+# ------------------------------------------------------------------------------------------- tiny runs via `trl`
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    return write_tiny_ehr_ins(tmp_path_factory.mktemp("ehr-ins"))
+
+
+def trl_run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    return subprocess.run(command, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tiny_model_dir, tiny_data, tmp_path_factory) -> dict:
+    """Each tiny recipe through `trl sft|grpo --config`, two at a time (each run is mostly imports)."""
+    out = tmp_path_factory.mktemp("runs")
+    bad = out / "bad.yaml"
+    bad.write_text(TINY["domain"].read_text() + "max_seq_length: 1024\n")  # removed in TRL 1.x
+    jobs = {
+        name: [TRL, trainer_for_recipe(path), "--config", str(path), "--model_name_or_path", str(tiny_model_dir),
+               "--dataset_name", str(tiny_data), "--output_dir", str(out / name)]
+        for name, path in TINY.items()
+    }  # fmt: skip
+    jobs["unknown_key"] = [TRL, "sft", "--config", str(bad), "--model_name_or_path", str(tiny_model_dir)]
+    order = ["grpo", "unknown_key", "domain", "reasoning", "cpt", "qlora"]  # longest first
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(order, pool.map(lambda n: trl_run(jobs[n], REPO), order), strict=True))
+    return {name: (result, out / name) for name, result in results.items()}
+
+
+def logged_steps(log: str) -> list[dict]:
+    return [ast.literal_eval(line) for line in log.splitlines() if line.startswith("{'loss'")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["domain", "reasoning", "cpt", "qlora", "grpo"])
+def test_tiny_recipe_trains_through_trl(tiny_runs, name):
+    result, output_dir = tiny_runs[name]
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps = logged_steps(result.stdout + result.stderr)
+    assert len(steps) == read(TINY[name])["max_steps"]
+    assert all(math.isfinite(float(s["loss"])) for s in steps)
+    if name == "grpo":  # the rewards were imported by dotted path and called on every step
+        assert all("rewards/ehr_accuracy_reward/mean" in s and "rewards/ehr_format_reward/mean" in s for s in steps)
+    else:
+        assert all(float(s["grad_norm"]) > 0 for s in steps)
+    saved = {p.name for p in output_dir.iterdir()}
+    assert "adapter_model.safetensors" in saved if name == "qlora" else "model.safetensors" in saved
+
+
+@pytest.mark.slow
+def test_trl_cli_rejects_unknown_recipe_key(tiny_runs):
+    result, _ = tiny_runs["unknown_key"]
+    assert result.returncode != 0 and "max_seq_length" in result.stderr
+
+
+# ------------------------------------------------------------------------------------------------- bad input
+def test_unknown_key_fails_at_parse_time_naming_it(tmp_path):
+    recipe = tmp_path / "domain.yaml"
+    recipe.write_text(TINY["domain"].read_text() + "torch_dtype: bfloat16\n")
+    with pytest.raises(EhrR1Error, match="torch_dtype"):
+        parse_recipe(recipe)
+
+
+def test_batch_not_divisible_by_num_generations_fails_at_parse_time():
+    with pytest.raises(EhrR1Error, match=r"num_generations \(3\)"):
+        parse_recipe(TINY["grpo"], args=["--num_generations", "3"])
+    with pytest.raises(EhrR1Error, match=r"generation_batch_size \(24\) must be divisible by num_generations \(16\)"):
+        parse_recipe(RECIPES / "ehr-r1-8b" / "grpo" / "config_full.yaml", args=[*CPU, "--generation_batch_size", "24"])
+
+
+@pytest.mark.parametrize(
+    ("recipe", "config", "column"), [("grpo", "grpo", "task_type"), ("grpo", "grpo", "output"), ("grpo", "grpo", "prompt"),
+                                     ("domain", "sft", "messages"), ("reasoning", "reasoning", "messages"),
+                                     ("cpt", "cpt", "text")],
+)  # fmt: skip
+def test_missing_column_fails_before_training_naming_it(tmp_path, tiny_model_dir, recipe, config, column):
+    data = write_tiny_ehr_ins(tmp_path / "ehr-ins", n=4, drop={config: column})
+    args = ["--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(data)]
+    with pytest.raises(InputError, match=repr(column)) as err:
+        check_recipe(TINY[recipe], args)
+    assert err.value.column == column and str(data) in str(err.value)
+
+
+def test_grpo_script_checks_columns_before_loading_the_model(tmp_path):
+    data = write_tiny_ehr_ins(tmp_path / "ehr-ins", n=4, drop={"grpo": "output"})
+    args = ["--model_name_or_path", str(tmp_path / "no-such-model"), "--dataset_name", str(data)]
+    script = runpy.run_path(str(REPO / "scripts" / "grpo.py"))
+    with pytest.raises(InputError, match="'output'"):  # a model load would fail first with another error
+        script["main"](*parse_recipe(TINY["grpo"], args=args))
+
+
+# ------------------------------------------------------------------------------------------ checkpoints, Hub
+@pytest.mark.slow
+def test_sft_script_saves_generation_config_with_chat_eos(tmp_path, tiny_model_dir, tiny_data):
+    import json
+
+    out = tmp_path / "run"
+    args = ["--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(tiny_data), "--output_dir", str(out),
+            "--max_steps", "1", "--gradient_checkpointing", "true"]  # fmt: skip
+    script = runpy.run_path(str(REPO / "scripts" / "sft.py"))
+    script["main"](*parse_recipe(TINY["domain"], args=args))
+    assert json.loads((out / "config.json").read_text())["use_cache"] is True
+    assert 151645 in json.loads((out / "generation_config.json").read_text())["eos_token_id"]  # <|im_end|>
+
+
+def test_finalize_model_restores_cache_and_chat_eos():
+    from transformers import GenerationConfig
+
+    model = SimpleNamespace(
+        config=SimpleNamespace(use_cache=False), generation_config=GenerationConfig(eos_token_id=151643)
+    )
+    tokenizer = SimpleNamespace(eos_token_id=151645, pad_token_id=151643)
+    finalize_model(model, tokenizer)
+    assert model.config.use_cache and model.generation_config.eos_token_id == [151645, 151643]
+    assert model.generation_config.pad_token_id == 151643
+
+
+class RecordingHfApi:
+    calls: ClassVar[list] = []
+
+    def __init__(self, token=None):
+        pass
+
+    def create_repo(self, repo_id, private=None, exist_ok=False):
+        self.calls.append(("create_repo", repo_id, private))
+        return SimpleNamespace(repo_id=repo_id)
+
+    def create_branch(self, repo_id, branch, exist_ok=False):
+        self.calls.append(("create_branch", repo_id, branch))
+
+
+@pytest.mark.parametrize(
+    ("revision", "branch"), [("grpo-v02", "grpo-v02"), (None, "ehr-r1-8b-grpo"), ("main", "ehr-r1-8b-grpo")]
+)
+def test_each_run_pushes_to_its_own_branch(monkeypatch, revision, branch):
+    import huggingface_hub
+
+    from ehr_r1.callbacks import PushToHubRevisionCallback
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", RecordingHfApi)
+    RecordingHfApi.calls = []
+    args = SimpleNamespace(push_to_hub=True, hub_model_id="org/EHR-R1-8B", hub_revision=revision,
+                           output_dir="outputs/ehr-r1-8b-grpo", hub_token=None)  # fmt: skip
+    PushToHubRevisionCallback().on_train_begin(args, SimpleNamespace(is_world_process_zero=True), None)
+    assert args.hub_revision == branch  # the Trainer pushes every save and the final model to args.hub_revision
+    assert RecordingHfApi.calls == [("create_repo", "org/EHR-R1-8B", True), ("create_branch", "org/EHR-R1-8B", branch)]
+    RecordingHfApi.calls = []
+    args.push_to_hub = False
+    PushToHubRevisionCallback().on_train_begin(args, SimpleNamespace(is_world_process_zero=True), None)
+    assert RecordingHfApi.calls == []
+
+
+@pytest.mark.gpu
+def test_qlora_sft_on_gpu(tmp_path, tiny_model_dir, tiny_data):
+    script = runpy.run_path(str(REPO / "scripts" / "sft.py"))
+    args = ["--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(tiny_data), "--output_dir",
+            str(tmp_path / "run"), "--use_cpu", "false", "--bf16", "true", "--dtype", "bfloat16"]  # fmt: skip
+    script["main"](*parse_recipe(TINY["qlora"], args=args))
+    assert (tmp_path / "run" / "adapter_model.safetensors").is_file()

@@ -1,0 +1,82 @@
+# Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
+"""Golden-format tests of the EHR text renderer (spec §4) and of event-aware truncation."""
+
+import polars as pl
+import pytest
+from mimic_factory import mini_mimic
+
+from ehr_r1 import prompting
+from ehr_r1.render import event_texts, render_input
+from ehr_r1.sources.mimic import LookupTables, discover
+from ehr_r1.timeline import build_timelines
+
+
+@pytest.fixture(scope="module")
+def texts(tmp_path_factory) -> tuple[list[str], list[str]]:
+    tmp = tmp_path_factory.mktemp("render")
+    layout = discover(mini_mimic(tmp / "mimic"))
+    timeline = pl.read_parquet(build_timelines(layout, LookupTables(layout), tmp / "tl", 1)[0])
+    frame = event_texts(timeline)
+    return frame["text"].to_list(), frame["table"].to_list()
+
+
+def test_single_row_event_is_bullets(texts):
+    text, tables = texts
+    assert text[0] == "## Patient Demographics [None]\n- Anchor_Age: 60\n- Gender: F"
+    assert text[tables.index("triage")] == (
+        "## Triage [2150-01-01 05:00:01]\n- Temperature: 98.6\n- Heartrate: 90.0\n- Resprate: 18.0\n- O2Sat: 97.0\n"
+        "- Sbp: 130.0\n- Dbp: 80.0\n- Pain: 3\n- Acuity: 2.0\n- Chiefcomplaint: Dyspnea"
+    )
+
+
+def test_multi_row_event_is_a_table_with_six_dash_separators(texts):
+    text, tables = texts
+    assert text[tables.index("labevents")] == (
+        "## Labotary Test Events [2150-01-01 09:00:00]\n"
+        "| Item_Name | Valuenum | Valueuom | Ref_Range_Lower | Ref_Range_Upper | Flag | Comments |\n"
+        "| ------ | ------ | ------ | ------ | ------ | ------ | ------ |\n"
+        "| Creatinine | 1.0 | mg/dL | 0.4 | 1.1 | nan | nan |\n"
+        "| Potassium | 4.2 | mEq/L | 3.3 | 5.1 | nan | nan |"
+    )
+    assert text[tables.index("diagnoses_icd")].startswith(
+        "## Diagnoses on International Classification of Diseases [None]\n| Diagnoses | Ccs Type |\n| ------ | ------ |\n"
+    )
+
+
+def test_quirks(texts):
+    text, tables = texts
+    assert text[tables.index("icustays")] == "## ICUstays [2150-01-01 10:00:00]\n"
+    assert text[tables.index("drgcodes")] == ""
+    assert (
+        text[tables.index("discharge")]
+        == "## Discharge [2150-01-05 11:00:00]\n- Note_Type: DS\n- Text: Discharge summary\nStable."
+    )
+
+
+def test_input_assembly_keeps_empty_parts(texts):
+    text, tables = texts
+    # context = events 6..14 of admission 10; no previous discharge; the admission block comes from event 5
+    out = render_input(text, tables, 6, 14, admissions_id=5, last_discharge_id=None, hide=("discharge",))
+    assert out.startswith(text[0] + "\n\n\n\n" + text[5] + "\n\n" + text[6])
+    assert "## Discharge" not in out  # a bid event is hidden
+    assert out.endswith(text[12] + "\n\n")  # drgcodes renders "" but keeps its slot
+    second = render_input(text, tables, 14, 15, admissions_id=None, last_discharge_id=11, with_admission=False)
+    # admissions events never appear among the context events (only as the header block)
+    assert second == "\n\n".join([text[0], text[11], ""])
+
+
+def test_truncation_drops_whole_oldest_events_and_keeps_header(texts):
+    text, tables = texts
+    full = render_input(text, tables, 6, 14, admissions_id=5, last_discharge_id=None)
+    limit = len(full) - len(text[6]) // 2
+
+    truncated, dropped = prompting.truncate_input(full, lambda s: len(s) <= limit)
+    assert dropped == 1  # the 2-row lab panel is the oldest event; dropping it alone is enough
+    assert truncated.startswith(text[0])
+    assert text[5] in truncated and text[6] not in truncated and text[7] in truncated
+    assert len(truncated) <= limit
+
+    everything, dropped_all = prompting.truncate_input(full, lambda s: len(s) <= len(text[0]) + len(text[5]) + 8)
+    _, events = prompting.split_input_blocks(full)
+    assert dropped_all == len(events)  # nothing fits but the header: every event goes, the header stays
+    assert everything.startswith(text[0]) and text[5] in everything and "## Services" not in everything

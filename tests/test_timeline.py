@@ -1,0 +1,103 @@
+# Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
+"""Timelines (spec §2.3–§2.4) on a hand-written mini MIMIC-IV and on the real MIMIC-IV demo."""
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from mimic_factory import mini_mimic, write_table
+
+from ehr_r1.sources.mimic import LookupTables, discover
+from ehr_r1.timeline import build_timelines, events_of
+
+
+def _timeline(root: Path, tmp: Path, shards: int = 1) -> pl.DataFrame:
+    layout = discover(root)
+    paths = build_timelines(layout, LookupTables(layout), tmp / "tl", shards)
+    return pl.concat([pl.read_parquet(p) for p in paths]).sort("subject_id", "event_idx", maintain_order=True)
+
+
+@pytest.fixture(scope="module")
+def mini(tmp_path_factory) -> pl.DataFrame:
+    tmp = tmp_path_factory.mktemp("mini")
+    return _timeline(mini_mimic(tmp / "mimic"), tmp)
+
+
+def test_order_and_grouping(mini):
+    events = events_of(mini)
+    tables = events["table"].to_list()
+    assert tables == [
+        "patients",
+        "omr",
+        "edstays",
+        "triage",
+        "diagnosis",
+        "admissions",
+        "labevents",
+        "services",
+        "icustays",
+        "chartevents",
+        "labevents",
+        "discharge",
+        "diagnoses_icd",
+        "drgcodes",
+        "admissions",
+    ]
+    # the two labs drawn at 09:00 form one event; the 2nd-day draw is separated by other events
+    assert events.filter(pl.col("table") == "labevents")["n_rows"].to_list() == [2, 1]
+    # untimed rows: after the last row of their admission (the discharge note), diagnoses before drgcodes
+    assert events.filter(pl.col("table") == "diagnoses_icd")["start"].to_list() == [None]
+    assert events.filter(pl.col("table") == "diagnoses_icd")["n_rows"].item() == 2
+
+
+def test_ed_times_and_dates(mini):
+    events = events_of(mini)
+    start = dict(zip(events["table"], events["start"], strict=False))
+    assert start["triage"] == datetime(2150, 1, 1, 5, 0, 1)  # ED intime + 1 s
+    assert start["diagnosis"] == datetime(2150, 1, 1, 7, 30)  # ED outtime
+    assert start["omr"] == datetime(2150, 1, 1)  # a date reads as 00:00:00
+    assert events.filter(pl.col("table") == "patients")["aux_time"].item() == datetime(2150, 2, 3)  # dod
+
+
+def test_values_print_like_the_reference(mini):
+    labs = [c.split("\x1f") for c in mini.filter(pl.col("table") == "labevents")["cells"]]
+    assert labs[0][:3] == ["Creatinine", "1.0", "mg/dL"]  # valuenum is a float column
+    assert labs[0][5] == "nan"  # missing raw value
+    diagnoses = [c.split("\x1f") for c in mini.filter(pl.col("table") == "diagnoses_icd")["cells"]]
+    assert diagnoses[0] == ["Congestive heart failure, unspecified", "Congestive heart failure; nonhypertensive"]
+    assert diagnoses[1] == ["Essential (primary) hypertension", "Essential hypertension"]  # ICD-10 -> CCS
+
+
+def test_null_hadm_rows_go_last_when_untimed(tmp_path):
+    root = mini_mimic(tmp_path / "mimic")
+    write_table(root, "hosp", "drgcodes", [{"subject_id": 1, "hadm_id": 99, "drg_type": "HCFA", "drg_code": "1"}])
+    tables = events_of(_timeline(root, tmp_path))["table"].to_list()
+    assert tables[-1] == "drgcodes"  # its admission has no timed row: appended at the end
+
+
+def test_shard_count_does_not_change_timelines(tmp_path, mimic_demo):
+    one = _timeline(mimic_demo, tmp_path / "a", 1)
+    three = _timeline(mimic_demo, tmp_path / "b", 3)
+    assert one.equals(three)
+
+
+def test_demo_invariants(tmp_path, mimic_demo):
+    timeline = _timeline(mimic_demo, tmp_path, 2)
+    events = events_of(timeline)
+    assert timeline["subject_id"].n_unique() == 100
+    first = events.group_by("subject_id").agg(pl.col("table").first(), pl.col("event_idx").min())
+    assert set(first["table"]) == {"patients"} and set(first["event_idx"]) == {0}
+    # event indexes are contiguous and consecutive events never share a table
+    gaps = events.group_by("subject_id").agg(ok=(pl.col("event_idx").diff().drop_nulls() == 1).all())
+    assert gaps["ok"].all()
+    same = events.with_columns(prev=pl.col("table").shift(1).over("subject_id")).filter(
+        pl.col("prev") == pl.col("table")
+    )
+    assert same.is_empty()
+    # timed events are in time order within each patient
+    timed = events.filter(pl.col("start").is_not_null(), pl.col("table") != "hcpcsevents")
+    ordered = timed.group_by("subject_id").agg(ok=(pl.col("start").diff().drop_nulls().dt.total_seconds() >= 0).all())
+    assert ordered["ok"].all()
+    # every input row lands in the timeline: labevents has 107,727 rows in the demo
+    assert timeline.filter(pl.col("table") == "labevents").height == 107_727
