@@ -12,7 +12,7 @@ import pytest
 from ehr_r1.cli import main
 from ehr_r1.errors import EhrR1Error
 from ehr_r1.synth import MODULES, TABLES, SynthConfig, generate_tables, write_synthetic_mimic
-from ehr_r1.synth import mimic as synth
+from ehr_r1.synth import config as synth
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,8 @@ class BuildConfig:
         check_disjoint (`str | None`): another built dataset whose patients must not appear here.
         index (`IndexConfig`): context filters.
         max_per_task (`int | None`): caps every task's quota.
+        max_length (`int | None`): token budget of a sample's full chat; older events are dropped to fit.
+        tokenizer (`str | None`): tokenizer (with chat template) that counts tokens for ``max_length``.
     """
 
     mimic_dir: str
@@ -70,6 +72,8 @@ class BuildConfig:
     check_disjoint: str | None = None
     index: IndexConfig = field(default_factory=IndexConfig)
     max_per_task: int | None = None
+    max_length: int | None = None
+    tokenizer: str | None = None
 
     def sampling(self) -> SamplingConfig:
         sampling = SamplingConfig.from_yaml(self.config) if self.config else SamplingConfig.default(self.dataset)
@@ -135,6 +139,20 @@ def _counts(path: Path) -> pl.DataFrame:
     return frame.group_by("task", label="labels").agg(c=pl.len())
 
 
+def _apply_budget(rows: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, dict | None]:
+    if cfg.max_length is None:
+        return rows, None
+    if not cfg.tokenizer:
+        raise EhrR1Error("--max-length needs --tokenizer (a local folder or Hub id with a chat template)")
+    from ehr_r1.truncation import chat_token_counter, fit_inputs
+
+    fitted = fit_inputs(rows, chat_token_counter(cfg.tokenizer), cfg.max_length)
+    stats = {"max_length": cfg.max_length, "tokenizer": cfg.tokenizer,
+             "samples_truncated": int((fitted["events_dropped"] > 0).sum()),
+             "events_dropped": int(fitted["events_dropped"].sum())}  # fmt: skip
+    return fitted.drop("events_dropped"), stats
+
+
 def build_dataset(cfg: BuildConfig) -> dict:
     """Build the dataset folder ``cfg.output``; returns the manifest."""
     sampling = cfg.sampling()
@@ -150,6 +168,7 @@ def build_dataset(cfg: BuildConfig) -> dict:
         selected, freqs = select_samples(index_paths, sampling, cfg.seed)
         vocab = {t: g.sort("label")["label"].to_list() for (t,), g in freqs.group_by("task")}
         rows = render_samples(selected, shards, vocab, cfg.seed, sampling.max_candidates)
+        rows, truncation = _apply_budget(rows, cfg)
         writer.check_split(rows, sampling, cfg)
         cpt = writer.cpt_texts(shards, sampling, cfg.seed) if cfg.cpt else None
         writer.write_dataset(tmp, rows, cfg, sampling, cpt)
@@ -164,6 +183,7 @@ def build_dataset(cfg: BuildConfig) -> dict:
             "subjects": rows["subject_id"].n_unique(),
             "disjointness": writer.disjointness(rows, sampling, cfg),
             "missing_modules": layout.missing_modules,
+            "truncation": truncation,
             "input_fingerprints": fingerprint_inputs(layout.files),
             "output_fingerprints": fingerprint_outputs(tmp),
         }
