@@ -36,6 +36,10 @@ def _longest_chat(input_text: str, instruction: str, output: str) -> list[dict[s
     return prompting.build_messages(input_text, instruction, completion=target, think=False)
 
 
+def _fits(count: Callable, instruction: str, output: str, max_length: int) -> Callable[[str], bool]:
+    return lambda text: count(_longest_chat(text, instruction, output)) <= max_length
+
+
 def fit_inputs(rows: pl.DataFrame, count: Callable[[list[dict[str, str]]], int], max_length: int) -> pl.DataFrame:
     """Rows whose ``input`` drops whole oldest events until the longest chat form fits ``max_length`` tokens.
 
@@ -49,8 +53,7 @@ def fit_inputs(rows: pl.DataFrame, count: Callable[[list[dict[str, str]]], int],
             inputs.append(input_text)
             dropped.append(0)
             continue
-        fits = lambda text: count(_longest_chat(text, instruction, output)) <= max_length  # noqa: E731
-        text, n = prompting.truncate_input(input_text, fits)
+        text, n = prompting.truncate_input(input_text, _fits(count, instruction, output, max_length))
         inputs.append(text)
         dropped.append(n)
     out = rows.with_columns(input=pl.Series(inputs, dtype=pl.String), events_dropped=pl.Series(dropped, dtype=pl.Int32))

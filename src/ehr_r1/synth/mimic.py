@@ -21,7 +21,8 @@ The code is split by MIMIC module: :mod:`~ehr_r1.synth.config` (:class:`SynthCon
 :mod:`~ehr_r1.synth.population` (patients, admissions, ICU stays), :mod:`~ehr_r1.synth.hosp`,
 :mod:`~ehr_r1.synth.medications`, :mod:`~ehr_r1.synth.icu`, :mod:`~ehr_r1.synth.ed`, :mod:`~ehr_r1.synth.note`,
 :mod:`~ehr_r1.synth.chunk` (one chunk, all its tables) and :mod:`~ehr_r1.synth.writer` (the folder). This module
-re-exports the public names.
+re-exports the public names; its constants are copies, so patch
+:data:`ehr_r1.synth.config.CHUNK_PATIENTS` (not this module's) to change the chunk size.
 """
 
 from ehr_r1.synth.config import (
