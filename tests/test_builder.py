@@ -186,15 +186,26 @@ def test_token_budget_drops_oldest_events_and_keeps_header(tmp_path, mimic_demo,
     from ehr_r1 import prompting
 
     out = tmp_path / "fitted"
-    cfg = BuildConfig(str(mimic_demo), str(out), seed=SEED, tasks=["labevents", "LengthOfStay_3day"], max_per_task=20,
-                      max_length=1500, tokenizer=str(tiny_model_dir))
+    cfg = BuildConfig(
+        str(mimic_demo),
+        str(out),
+        seed=SEED,
+        tasks=["labevents", "LengthOfStay_3day"],
+        max_per_task=20,
+        max_length=1500,
+        tokenizer=str(tiny_model_dir),
+    )
     manifest = build_dataset(cfg)
     assert manifest["truncation"]["samples_truncated"] > 0 and manifest["truncation"]["events_dropped"] > 0
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     rows = pl.read_parquet(out / "data" / "*" / "*" / "*.parquet")
     for row in rows.iter_rows(named=True):
-        chat = prompting.build_messages(row["input"], row["instruction"], think=False,
-                                        completion=prompting.assistant_target(row["output"], think=False))
+        chat = prompting.build_messages(
+            row["input"],
+            row["instruction"],
+            think=False,
+            completion=prompting.assistant_target(row["output"], think=False),
+        )
         n = len(tokenizer(tokenizer.apply_chat_template(chat, tokenize=False), add_special_tokens=False)["input_ids"])
         header, events = prompting.split_input_blocks(row["input"])
         assert n <= 1500 or not events  # fits, unless only the header is left

@@ -47,7 +47,9 @@ def fit_inputs(rows: pl.DataFrame, count: Callable[[list[dict[str, str]]], int],
     """
     inputs, dropped = [], []
     records = rows.select("input", "instruction", "output").iter_rows()
-    for input_text, instruction, output in tqdm(records, total=rows.height, desc="fitting token budget", unit="sample"):
+    for input_text, instruction, output in tqdm(
+        records, total=rows.height, desc="fitting token budget", unit="sample"
+    ):
         chat_bytes = sum(len(m["content"].encode()) for m in _longest_chat(input_text, instruction, output))
         if chat_bytes + 128 <= max_length:  # a byte-level BPE token holds at least one byte: it surely fits
             inputs.append(input_text)
@@ -56,6 +58,8 @@ def fit_inputs(rows: pl.DataFrame, count: Callable[[list[dict[str, str]]], int],
         text, n = prompting.truncate_input(input_text, _fits(count, instruction, output, max_length))
         inputs.append(text)
         dropped.append(n)
-    out = rows.with_columns(input=pl.Series(inputs, dtype=pl.String), events_dropped=pl.Series(dropped, dtype=pl.Int32))
+    out = rows.with_columns(
+        input=pl.Series(inputs, dtype=pl.String), events_dropped=pl.Series(dropped, dtype=pl.Int32)
+    )
     logger.info("token budget %d: %d samples lost old events", max_length, sum(d > 0 for d in dropped))
     return out

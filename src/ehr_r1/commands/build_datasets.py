@@ -26,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser, name: str = "build-bench") ->
     parser.add_argument("--tasks", nargs="+", help="Only these tasks (default: every task with a non-zero quota).")
     parser.add_argument("--num-shards", type=int, help="Patient shards (default: about one per 1M input rows).")
     parser.add_argument("--max-per-task", type=int, help="Cap every task's quota (quick builds and demos).")
-    parser.add_argument("--max-length", type=int, help="Token budget of a sample's chat: drop the oldest events to fit.")
+    parser.add_argument(
+        "--max-length", type=int, help="Token budget of a sample's chat: drop the oldest events to fit."
+    )
     parser.add_argument("--tokenizer", help="Tokenizer with a chat template that counts tokens for --max-length.")
     parser.add_argument(
         "--format",
