@@ -102,22 +102,24 @@ def sample_keys(
     index: pl.DataFrame, freqs: pl.DataFrame, cfg: SamplingConfig, seed: int, risk: set[str]
 ) -> pl.DataFrame:
     """Add ``weight`` (1 / mean label frequency, or 1) and the Efraimidis–Spirakis key ``log(u) / weight``."""
+    weighted_tasks = set(cfg.weighted_tasks) | (risk if cfg.weight_risk else set())
+    out = index.with_row_index("_row")
+    weighted = out.filter(pl.col("task").is_in(sorted(weighted_tasks)))
     mean_freq = (
-        index.with_row_index("_row")
+        weighted.select("_row", "task", "labels")
         .explode("labels")
         .join(freqs, left_on=["task", "labels"], right_on=["task", "label"], how="left")
         .group_by("_row")
-        .agg(mean_freq=pl.col("freq").mean())
-        .sort("_row")
+        .agg(weight=1 / pl.col("freq").mean())
     )
-    weighted = pl.col("task").is_in(list(cfg.weighted_tasks) + (sorted(risk) if cfg.weight_risk else []))
-    out = index.with_columns(mean_freq=mean_freq["mean_freq"]).with_columns(
-        weight=pl.when(weighted).then(1 / pl.col("mean_freq")).otherwise(1.0)
-    )
-    ident = out.select(pl.col("subject_id") * 1_000_003 + pl.col("target_idx"))["subject_id"].to_numpy()
-    task_salt = np.array([text_seed(t) for t in out["task"].to_list()], dtype=np.int64)
-    u = uniform01(ident ^ task_salt, seed)
-    return out.with_columns(es_key=pl.Series(np.log(u)) / pl.col("weight")).drop("mean_freq")
+    out = out.join(mean_freq, on="_row", how="left").sort("_row").with_columns(pl.col("weight").fill_null(1.0))
+    salt = {t: text_seed(t) for t in out["task"].unique()}
+    ident = out.select(
+        pl.col("subject_id") * 1_000_003 + pl.col("target_idx")
+        ^ pl.col("task").replace_strict(salt, return_dtype=pl.Int64)
+    ).to_series()
+    u = uniform01(ident.to_numpy(), seed)
+    return out.with_columns(es_key=pl.Series(np.log(u)) / pl.col("weight")).drop("_row")
 
 
 def select_top(keyed: pl.DataFrame, cfg: SamplingConfig, risk: set[str]) -> pl.DataFrame:
