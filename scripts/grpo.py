@@ -10,14 +10,6 @@ loaded, the generation config gets the chat EOS and ``use_cache=True`` before th
         --config recipes/ehr-r1-8b/grpo/config_full.yaml
 """
 
-import logging
-import sys
-
-from ehr_r1.errors import EhrR1Error
-
-
-logger = logging.getLogger("ehr_r1.scripts.grpo")
-
 
 def main(script_args, training_args, model_args, dataset_args) -> None:
     from trl import GRPOTrainer, get_peft_config, get_quantization_config
@@ -26,21 +18,16 @@ def main(script_args, training_args, model_args, dataset_args) -> None:
     from ehr_r1.training import (
         check_dataset_columns,
         dataset_source,
-        finalize_model,
         load_reward_funcs,
         load_train_dataset,
+        model_init_kwargs,
+        train_and_save,
     )
 
     reward_funcs = load_reward_funcs(script_args.reward_funcs)
     if script_args.reward_model_name_or_path:
         reward_funcs.insert(0, script_args.reward_model_name_or_path)
-    training_args.model_init_kwargs = {
-        "revision": model_args.model_revision,
-        "trust_remote_code": training_args.trust_remote_code,
-        "attn_implementation": model_args.attn_implementation,
-        "dtype": model_args.dtype,
-        **(training_args.model_init_kwargs or {}),
-    }
+    training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
     dataset = load_train_dataset(script_args, dataset_args)
     train = dataset[script_args.dataset_train_split]
     check_dataset_columns(train, "grpo", training_args, reward_funcs, where=dataset_source(script_args, dataset_args))
@@ -54,24 +41,10 @@ def main(script_args, training_args, model_args, dataset_args) -> None:
         peft_config=get_peft_config(model_args),
         callbacks=[PushToHubRevisionCallback()],
     )
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    finalize_model(trainer.model, trainer.processing_class)
-    trainer.save_model(training_args.output_dir)
-    logger.info("model saved to %s", training_args.output_dir)
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    trainer.end()
+    train_and_save(trainer, training_args, script_args)
 
 
 if __name__ == "__main__":
-    from ehr_r1.training import make_parser
+    from ehr_r1.training import run_script
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        parsed = make_parser("grpo").parse_args_and_config(fail_with_unknown_args=True)
-        main(*parsed)
-    except (EhrR1Error, ValueError) as err:  # parse errors (unknown key, batch) and input checks; not training errors
-        if not isinstance(err, EhrR1Error) and "parsed" in locals():
-            raise
-        print(f"error: {err}", file=sys.stderr)  # noqa: T201
-        sys.exit(2)
+    run_script("grpo", main)

@@ -9,28 +9,20 @@ dataset's columns are checked before the model is loaded, the generation config 
         --config recipes/ehr-r1-8b/domain/config_full.yaml
 """
 
-import logging
-import sys
-
-from ehr_r1.errors import EhrR1Error
-
-
-logger = logging.getLogger("ehr_r1.scripts.sft")
-
 
 def main(script_args, training_args, model_args, dataset_args) -> None:
     from trl import SFTTrainer, get_peft_config, get_quantization_config
 
     from ehr_r1.callbacks import PushToHubRevisionCallback
-    from ehr_r1.training import check_dataset_columns, dataset_source, finalize_model, load_train_dataset
+    from ehr_r1.training import (
+        check_dataset_columns,
+        dataset_source,
+        load_train_dataset,
+        model_init_kwargs,
+        train_and_save,
+    )
 
-    training_args.model_init_kwargs = {
-        "revision": model_args.model_revision,
-        "trust_remote_code": training_args.trust_remote_code,
-        "attn_implementation": model_args.attn_implementation,
-        "dtype": model_args.dtype,
-        **(training_args.model_init_kwargs or {}),
-    }
+    training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
     dataset = load_train_dataset(script_args, dataset_args)
     train = dataset[script_args.dataset_train_split]
     check_dataset_columns(train, "sft", training_args, where=dataset_source(script_args, dataset_args))
@@ -43,24 +35,10 @@ def main(script_args, training_args, model_args, dataset_args) -> None:
         peft_config=get_peft_config(model_args),
         callbacks=[PushToHubRevisionCallback()],
     )
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    finalize_model(trainer.model, trainer.processing_class)
-    trainer.save_model(training_args.output_dir)
-    logger.info("model saved to %s", training_args.output_dir)
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
-    trainer.end()
+    train_and_save(trainer, training_args, script_args)
 
 
 if __name__ == "__main__":
-    from ehr_r1.training import make_parser
+    from ehr_r1.training import run_script
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        parsed = make_parser("sft").parse_args_and_config(fail_with_unknown_args=True)
-        main(*parsed)
-    except (EhrR1Error, ValueError) as err:  # parse errors (unknown key) and our input checks; not training errors
-        if not isinstance(err, EhrR1Error) and "parsed" in locals():
-            raise
-        print(f"error: {err}", file=sys.stderr)  # noqa: T201
-        sys.exit(2)
+    run_script("sft", main)

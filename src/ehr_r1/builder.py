@@ -20,7 +20,7 @@ from ehr_r1.errors import EhrR1Error
 from ehr_r1.io import atomic_output_dir
 from ehr_r1.manifest import fingerprint_inputs, fingerprint_outputs
 from ehr_r1.rows import render_samples
-from ehr_r1.sampling import SamplingConfig, in_test_split, sample_keys, select_top
+from ehr_r1.sampling import SamplingConfig, frequencies, in_test_split, label_counts, sample_keys, select_top
 from ehr_r1.sources.mimic import LookupTables, discover, patient_ids
 from ehr_r1.tasks.catalogue import ALL_TASKS, RISK_TASKS, get_task
 from ehr_r1.tasks.index import IndexConfig, build_index
@@ -94,36 +94,27 @@ def _task_objects(cfg: BuildConfig, sampling: SamplingConfig):
     return [get_task(n) for n in names]
 
 
-def _split_mask(timeline: pl.DataFrame, sampling: SamplingConfig, seed: int) -> pl.Series:
-    test = in_test_split(timeline["subject_id"].to_numpy(), seed, sampling.test_fraction)
-    return pl.Series(test if sampling.split == "test" else ~test)
-
-
-def index_shards(shards: list[Path], cfg: BuildConfig, sampling: SamplingConfig, work: Path) -> list[Path]:
-    """Per shard: keep the split's patients and write their sample index."""
+def index_shards(
+    shards: list[Path], cfg: BuildConfig, sampling: SamplingConfig, work: Path
+) -> tuple[list[Path], pl.DataFrame]:
+    """Per shard (timelines hold only the split's patients): write the sample index. Also returns the label
+    frequencies (task, label, freq) over all shards, which weighted sampling needs before picking from any shard."""
     tasks = _task_objects(cfg, sampling)
-    out = []
+    paths, counts = [], []
     for path in tqdm(shards, desc="indexing samples", unit="shard"):
-        timeline = pl.read_parquet(path)
-        timeline = timeline.filter(_split_mask(timeline, sampling, cfg.seed))
-        index = build_index(timeline, cfg.index, tasks)
+        index = build_index(pl.read_parquet(path), cfg.index, tasks)
         target = work / "index" / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         index.write_parquet(target)
-        out.append(target)
-    return out
-
-
-def select_samples(index_paths: list[Path], sampling: SamplingConfig, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Sampled index rows (with ``shard``) across shards, and the label frequencies (the task vocabularies)."""
-    if not index_paths:
-        raise EhrR1Error("no samples: no patient of this split has events (is the MIMIC-IV folder complete?)")
-    totals = pl.concat([pl.read_parquet(p, columns=["task"]).group_by("task").agg(n=pl.len()) for p in index_paths])
-    totals = totals.group_by("task").agg(pl.col("n").sum())
-    if totals.is_empty():
+        paths.append(target)
+        counts.append(label_counts(index))
+    if not paths or not sum(c["c"].sum() for c in counts):
         raise EhrR1Error("no samples: every task produced an empty index (is the MIMIC-IV folder complete?)")
-    raw = pl.concat([_counts(p) for p in index_paths]).group_by("task", "label").agg(pl.col("c").sum())
-    freqs = raw.join(totals, on="task").select("task", "label", freq=pl.col("c") / pl.col("n"))
+    return paths, frequencies(pl.concat(counts))
+
+
+def select_samples(index_paths: list[Path], freqs: pl.DataFrame, sampling: SamplingConfig, seed: int) -> pl.DataFrame:
+    """Sampled index rows (with their ``shard``) across shards: exact global top-N by Efraimidis–Spirakis keys."""
     chosen = []
     for shard, path in enumerate(index_paths):
         index = pl.read_parquet(path)
@@ -131,12 +122,7 @@ def select_samples(index_paths: list[Path], sampling: SamplingConfig, seed: int)
             keyed = sample_keys(index, freqs, sampling, seed, RISK_NAMES)
             chosen.append(select_top(keyed, sampling, RISK_NAMES).with_columns(shard=pl.lit(shard)))
     selected = select_top(pl.concat(chosen), sampling, RISK_NAMES)
-    return selected.sort("task", "subject_id", "target_idx"), freqs
-
-
-def _counts(path: Path) -> pl.DataFrame:
-    frame = pl.read_parquet(path, columns=["task", "labels"]).explode("labels")
-    return frame.group_by("task", label="labels").agg(c=pl.len())
+    return selected.sort("task", "subject_id", "target_idx")
 
 
 def _apply_budget(rows: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, dict | None]:
@@ -147,9 +133,12 @@ def _apply_budget(rows: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, d
     from ehr_r1.truncation import chat_token_counter, fit_inputs
 
     fitted = fit_inputs(rows, chat_token_counter(cfg.tokenizer), cfg.max_length)
-    stats = {"max_length": cfg.max_length, "tokenizer": cfg.tokenizer,
-             "samples_truncated": int((fitted["events_dropped"] > 0).sum()),
-             "events_dropped": int(fitted["events_dropped"].sum())}  # fmt: skip
+    stats = {
+        "max_length": cfg.max_length,
+        "tokenizer": cfg.tokenizer,
+        "samples_truncated": int((fitted["events_dropped"] > 0).sum()),
+        "events_dropped": int(fitted["events_dropped"].sum()),
+    }
     return fitted.drop("events_dropped"), stats
 
 
@@ -164,8 +153,8 @@ def build_dataset(cfg: BuildConfig) -> dict:
     with atomic_output_dir(cfg.output) as tmp:
         work = tmp / ".work"
         shards = build_timelines(layout, lookups, work / "timelines", cfg.num_shards, subjects=subjects)
-        index_paths = index_shards(shards, cfg, sampling, work)
-        selected, freqs = select_samples(index_paths, sampling, cfg.seed)
+        index_paths, freqs = index_shards(shards, cfg, sampling, work)
+        selected = select_samples(index_paths, freqs, sampling, cfg.seed)
         vocab = {t: g.sort("label")["label"].to_list() for (t,), g in freqs.group_by("task")}
         rows = render_samples(selected, shards, vocab, cfg.seed, sampling.max_candidates)
         rows, truncation = _apply_budget(rows, cfg)

@@ -52,7 +52,7 @@ def _body(table: str, frame: pl.DataFrame) -> pl.DataFrame:
 
 def event_texts(timeline: pl.DataFrame) -> pl.DataFrame:
     """(subject_id, event_idx, table, text) for every event of ``timeline`` rows, vectorised per table."""
-    bodies = [_body(t, timeline.filter(pl.col("table") == t)) for t in timeline["table"].unique().sort()]
+    bodies = [_body(t, rows) for (t,), rows in sorted(timeline.partition_by("table", as_dict=True).items())]
     heads = timeline.group_by("subject_id", "event_idx", maintain_order=True).agg(pl.col("table", "start").first())
     name = pl.col("table").replace_strict({t: s.event_name for t, s in TABLE_BY_NAME.items()}, return_dtype=pl.String)
     stamp = pl.col("start").dt.strftime(TIME_FORMAT).fill_null("None")

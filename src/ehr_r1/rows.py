@@ -66,10 +66,10 @@ def _columns(part: pl.DataFrame) -> pl.DataFrame:
 
 
 def _inputs(part: pl.DataFrame, texts: pl.DataFrame) -> list[str]:
-    by_subject = {
-        s: (dict(zip(g["event_idx"], g["text"], strict=True)), dict(zip(g["event_idx"], g["table"], strict=True)))
-        for (s,), g in texts.group_by("subject_id", maintain_order=True)
-    }
+    by_subject: dict[int, tuple[dict[int, str], dict[int, str]]] = {}
+    for s, i, text, table in texts.select("subject_id", "event_idx", "text", "table").iter_rows():
+        patient = by_subject.setdefault(s, ({}, {}))
+        patient[0][i], patient[1][i] = text, table
     out = []
     for s, task, begin, end, adm, hist in part.select(
         "subject_id", "task", "begin", "end", "admissions_id", "last_discharge_id"

@@ -91,11 +91,26 @@ class SamplingConfig:
         return self.max_per_task if quota < 0 else min(quota, self.max_per_task)
 
 
+def label_counts(index: pl.DataFrame) -> pl.DataFrame:
+    """(task, label, c): samples per label, plus one row per task with a null label holding its sample count.
+
+    Counts of several shards concatenate and add up (``frequencies``).
+    """
+    totals = index.group_by("task").agg(label=pl.lit(None, pl.String), c=pl.len())
+    counts = index.select("task", "labels").explode("labels").group_by("task", label="labels").agg(c=pl.len())
+    return pl.concat([counts.drop_nulls("label"), totals]).cast({"c": pl.Int64})
+
+
+def frequencies(counts: pl.DataFrame) -> pl.DataFrame:
+    """(task, label, freq) from concatenated ``label_counts``: the share of a task's samples with each label."""
+    summed = counts.group_by("task", "label").agg(pl.col("c").sum())
+    n = summed.filter(pl.col("label").is_null()).select("task", n="c")
+    return summed.drop_nulls("label").join(n, on="task").select("task", "label", freq=pl.col("c") / pl.col("n"))
+
+
 def label_frequencies(index: pl.DataFrame) -> pl.DataFrame:
     """(task, label, freq): share of a task's samples that carry each label."""
-    n = index.group_by("task").agg(n=pl.len())
-    counts = index.explode("labels").group_by("task", "labels").agg(c=pl.len())
-    return counts.join(n, on="task").select("task", label="labels", freq=pl.col("c") / pl.col("n"))
+    return frequencies(label_counts(index))
 
 
 def sample_keys(

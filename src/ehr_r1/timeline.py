@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 from tqdm.auto import tqdm
 
-from ehr_r1.sources.mimic import CELL_SEP, LookupTables, MimicLayout, diagnose, table_rows
+from ehr_r1.sources.mimic import CELL_SEP, LookupTables, MimicLayout, diagnose, patient_ids, table_rows
 from ehr_r1.sources.tables import UNTIMED_RANK
 
 
@@ -40,11 +40,18 @@ TIMELINE_SCHEMA = {
 _LAST = 2**62  # position of untimed rows whose admission has no timed row: the end of the trajectory
 
 
-def default_num_shards(layout: MimicLayout, rows_per_shard: int = 1_000_000) -> int:
-    """About one shard per 1M input rows, estimated from file sizes (≈25 compressed bytes per row)."""
+def default_num_shards(layout: MimicLayout, kept: float = 1.0, rows_per_shard: int = 1_000_000) -> int:
+    """About one shard per 1M kept rows, estimated from file sizes (≈25 compressed bytes per row).
+
+    ``kept`` is the share of patients built (a split); memory is bounded by a shard, whatever the input size.
+    """
     total = sum(p.stat().st_size for p in layout.files.values())
     per_row = 25 if any(str(p).endswith(".gz") for p in layout.files.values()) else 100
-    return max(1, min(4096, round(total / per_row / rows_per_shard)))
+    return max(1, min(4096, round(total * kept / per_row / rows_per_shard)))
+
+
+def layout_patients(layout: MimicLayout) -> int:
+    return patient_ids(layout).len()
 
 
 def stage_rows(
@@ -105,7 +112,9 @@ def build_timelines(
     subjects: pl.DataFrame | None = None,
 ) -> list[Path]:
     """Write ``output/shard-<k>.parquet`` timelines (of ``subjects`` only, if given); returns the non-empty shards."""
-    num_shards = num_shards or default_num_shards(layout)
+    if not num_shards:
+        kept = 1.0 if subjects is None else subjects.height / max(1, layout_patients(layout))
+        num_shards = default_num_shards(layout, kept)
     work = work or output.parent / f".{output.name}.rows"
     shutil.rmtree(work, ignore_errors=True)
     output.mkdir(parents=True, exist_ok=True)
@@ -135,4 +144,4 @@ def events_of(timeline: pl.DataFrame) -> pl.DataFrame:
 
 def cell(index: int, column: str = "cells") -> pl.Expr:
     """The ``index``-th rendered value of each row (null when the row has fewer)."""
-    return pl.col(column).str.split(CELL_SEP).list.get(index, null_on_oob=True)
+    return pl.col(column).str.splitn(CELL_SEP, index + 2).struct.field(f"field_{index}")

@@ -193,3 +193,41 @@ def finalize_model(model, tokenizer) -> None:
     if generation_config.pad_token_id is None:
         generation_config.pad_token_id = tokenizer.pad_token_id
     generation_config.use_cache = True
+
+
+def model_init_kwargs(model_args, training_args) -> dict:
+    """The ``model_init_kwargs`` TRL's scripts build from the model arguments."""
+    return {
+        "revision": model_args.model_revision,
+        "trust_remote_code": training_args.trust_remote_code,
+        "attn_implementation": model_args.attn_implementation,
+        "dtype": model_args.dtype,
+        **(training_args.model_init_kwargs or {}),
+    }
+
+
+def train_and_save(trainer, training_args, script_args) -> None:
+    """Train (resuming when asked), fix the generation config, save, and push to the run's Hub branch if enabled."""
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    finalize_model(trainer.model, trainer.processing_class)
+    trainer.save_model(training_args.output_dir)
+    logger.info("model saved to %s", training_args.output_dir)
+    if training_args.push_to_hub:
+        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    trainer.end()
+
+
+def run_script(trainer: str, main: Callable) -> None:
+    """Entry point of ``scripts/{sft,grpo}.py``: parse the recipe strictly, run ``main``; bad recipes and data end
+    with a one-line error and exit status 2 (errors raised while training propagate)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        parsed = make_parser(trainer).parse_args_and_config(fail_with_unknown_args=True)
+    except ValueError as err:  # unknown key, batch not divisible by num_generations, ...
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)
+    try:
+        main(*parsed)
+    except EhrR1Error as err:  # our input checks (missing dataset column, ...)
+        print(f"error: {err}", file=sys.stderr)  # noqa: T201
+        sys.exit(2)

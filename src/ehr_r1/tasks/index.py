@@ -134,11 +134,11 @@ def _labels_expr(task: DecisionTask) -> pl.Expr:
     return cell(keys.index(task.target_key))
 
 
-def target_labels(timeline: pl.DataFrame, task: DecisionTask) -> pl.DataFrame:
-    """(subject_id, target_idx, labels): the sorted distinct non-missing label strings of each target event."""
-    rows = timeline if task.table == "*" else timeline.filter(pl.col("table") == task.table)
-    if task.table == "*":
-        rows = rows.filter(pl.col("event_idx") > 0)
+def target_labels(rows: pl.DataFrame, task: DecisionTask) -> pl.DataFrame:
+    """(subject_id, target_idx, labels): the sorted distinct non-missing label strings of each target event.
+
+    ``rows`` are the timeline rows of the task's table (for ``next_event``: one row per event, with ``table``).
+    """
     rows = rows.select("subject_id", target_idx="event_idx", label=_labels_expr(task))
     if task.target_key == "multi":
         rows = rows.explode("label")
@@ -165,9 +165,14 @@ def decision_index(timeline: pl.DataFrame, events: pl.DataFrame, tasks, cfg: Ind
     if not tasks:
         return pl.DataFrame(schema=INDEX_SCHEMA)
     contexts = event_contexts(events, cfg)
+    by_table = timeline.partition_by("table", as_dict=True)
     frames = []
     for task in tasks:
-        labels = target_labels(timeline, task)
+        if task.table == "*":
+            rows = events.filter(pl.col("event_idx") > 0)
+        else:
+            rows = by_table.get((task.table,), timeline.clear())
+        labels = target_labels(rows, task)
         if task.max_labels:
             labels = labels.filter(pl.col("labels").list.len() <= task.max_labels)
         frames.append(contexts.join(labels, on=["subject_id", "target_idx"]).with_columns(task=pl.lit(task.name)))
