@@ -29,7 +29,7 @@ test-gpu:
 
 # The main job on the embedded default: synthetic MIMIC-IV -> EHR-Bench + EHR-Ins -> tiny model -> scores.
 demo:
-	$(PY) -m ehr_r1.cli synth-mimic --output $(OUT)/synth-mimic --patients 300 --overwrite
+	$(PY) -m ehr_r1.cli synth-mimic --output $(OUT)/synth-mimic --patients 1000 --overwrite
 	$(PY) -m ehr_r1.cli build-bench --mimic-dir $(OUT)/synth-mimic --output $(OUT)/ehr-bench --format jsonl
 	$(PY) -m ehr_r1.cli build-ins --mimic-dir $(OUT)/synth-mimic --output $(OUT)/ehr-ins --max-per-task 200 --cpt \
 		--check-disjoint $(OUT)/ehr-bench

@@ -101,3 +101,10 @@ def test_existing_output_survives_a_failed_build(tmp_path, capsys):
     (mimic / "hosp" / "patients.csv.gz").unlink()
     assert main(["build-bench", "--mimic-dir", str(mimic), "--output", str(out)]) == 2
     assert (out / "keep.txt").read_text() == "previous build"
+
+
+def test_ed_tables_without_edstays(tmp_path, capsys):
+    mimic = mini_mimic(tmp_path / "mimic")
+    (mimic / "ed" / "edstays.csv.gz").unlink()
+    code, line, out = _run(tmp_path, mimic, capsys)
+    _assert_clean_failure(code, line, out, "edstays.csv.gz", "need edstays")

@@ -101,3 +101,31 @@ def test_demo_invariants(tmp_path, mimic_demo):
     assert ordered["ok"].all()
     # every input row lands in the timeline: labevents has 107,727 rows in the demo
     assert timeline.filter(pl.col("table") == "labevents").height == 107_727
+
+
+def test_plain_csv_and_gzip_mix(tmp_path, mini):
+    """PhysioNet ships .csv.gz; users who unpacked some tables get .csv: both read the same."""
+    import gzip
+    import shutil
+
+    root = mini_mimic(tmp_path / "mimic")
+    for table in ("labevents", "admissions"):
+        packed = root / "hosp" / f"{table}.csv.gz"
+        with gzip.open(packed, "rb") as src, (root / "hosp" / f"{table}.csv").open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        packed.unlink()
+    assert _timeline(root, tmp_path).equals(mini)
+
+
+def test_build_timelines_command_writes_the_canonical_schema(tmp_path, capsys):
+    from ehr_r1.cli import main
+    from ehr_r1.timeline import TIMELINE_SCHEMA
+
+    root = mini_mimic(tmp_path / "mimic")
+    assert (
+        main(["build-timelines", "--mimic-dir", str(root), "--output", str(tmp_path / "tl"), "--num-shards", "2"]) == 0
+    )
+    assert "timeline shards" in capsys.readouterr().out
+    shards = sorted((tmp_path / "tl").glob("shard-*.parquet"))
+    assert shards and dict(pl.read_parquet_schema(shards[0])) == TIMELINE_SCHEMA
+    assert [p.name for p in (tmp_path / "tl").iterdir() if p.name.startswith(".")] == []  # no work folders left

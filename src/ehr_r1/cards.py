@@ -83,9 +83,10 @@ def dataset_card(
         for r in balance.iter_rows(named=True)
     ]
     type_counts = dict(rows.group_by("task_type").len().iter_rows())
-    config_rows = [
-        {"name": c["config_name"], "n": type_counts.get(c["config_name"], counts.get(c["config_name"], rows.height))}
+    config_rows = [  # per-task configs are listed in the next table
+        {"name": c["config_name"], "n": type_counts.get(c["config_name"], rows.height)}
         for c in configs
+        if c["config_name"] not in counts
     ]
     summary = (
         "Benchmark of EHR decision-making and risk-prediction tasks (EHR-R1, Liao et al. 2025, arXiv 2510.25628)."

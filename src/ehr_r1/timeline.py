@@ -129,7 +129,7 @@ def build_timelines(
         for table in tables:
             shutil.rmtree(work / "rows" / table / f"shard={shard}", ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
-    logger.info("wrote %d timeline shards to %s", len(paths), output)
+    logger.debug("wrote %d timeline shards to %s", len(paths), output)
     return paths
 
 

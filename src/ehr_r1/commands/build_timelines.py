@@ -2,14 +2,13 @@
 """``ehr-r1 build-timelines``: MIMIC-IV folder → patient-sharded timeline parquet (the canonical schema)."""
 
 import argparse
-from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mimic-dir", required=True, help="MIMIC-IV root with hosp/ (required), icu/, ed/, note/.")
     parser.add_argument("--output", required=True, help="Folder of shard-<k>.parquet files (written atomically).")
     parser.add_argument("--atc-map", help="NDC->ATC source (ethos folder or d_atc_prescriptions.csv).")
-    parser.add_argument("--num-shards", type=int, help="Patient shards (default: about one per 2M input rows).")
+    parser.add_argument("--num-shards", type=int, help="Patient shards (default: about one per 1M input rows).")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,7 +18,6 @@ def run(args: argparse.Namespace) -> int:
 
     layout = discover(args.mimic_dir)
     with atomic_output_dir(args.output) as tmp:
-        build_timelines(
-            layout, LookupTables(layout, args.atc_map), Path(tmp), args.num_shards, work=Path(tmp) / ".rows"
-        )
+        paths = build_timelines(layout, LookupTables(layout, args.atc_map), tmp, args.num_shards, work=tmp / ".rows")
+    print(f"wrote {len(paths)} timeline shards to {args.output}")  # noqa: T201
     return 0

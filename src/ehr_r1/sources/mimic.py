@@ -174,6 +174,8 @@ class LookupTables:
                 .agg(exam_names=pl.col("field_value"))
             )
         if name == "ed_times":
+            if not self.layout.has("edstays"):
+                raise InputError(self.layout.root / "ed" / "edstays.csv.gz", "ED tables need edstays (their times)")
             lf = scan(self.layout.files["edstays"], ("stay_id", "intime", "outtime")).drop("row_nr")
             return lf.select(
                 pl.col("stay_id").cast(pl.Int64), _parse_time("intime", False), _parse_time("outtime", False)
