@@ -31,9 +31,9 @@ test-gpu:
 demo:
 	$(PY) -m ehr_r1.cli synth-mimic --output $(OUT)/synth-mimic --patients 1000 --overwrite
 	$(PY) -m ehr_r1.cli build-bench --mimic-dir $(OUT)/synth-mimic --output $(OUT)/ehr-bench --format jsonl
-	$(PY) -m ehr_r1.cli build-ins --mimic-dir $(OUT)/synth-mimic --output $(OUT)/ehr-ins --max-per-task 200 --cpt \
-		--check-disjoint $(OUT)/ehr-bench
 	$(PY) -m ehr_r1.cli tiny-model --output $(OUT)/tiny-model
+	$(PY) -m ehr_r1.cli build-ins --mimic-dir $(OUT)/synth-mimic --output $(OUT)/ehr-ins --max-per-task 200 --cpt \
+		--check-disjoint $(OUT)/ehr-bench --max-length 1024 --tokenizer $(OUT)/tiny-model
 	$(PY) -m ehr_r1.cli eval --baseline logreg --train $(OUT)/ehr-ins --bench $(OUT)/ehr-bench --output $(OUT)/eval-logreg
 	$(PY) -m ehr_r1.cli eval --model $(OUT)/tiny-model --bench $(OUT)/ehr-bench --output $(OUT)/eval-tiny-model \
 		--limit 2 --max-new-tokens 16

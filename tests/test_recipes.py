@@ -90,8 +90,17 @@ def test_full_recipes_use_paper_hyperparameters(path):
 
 # ------------------------------------------------------------------------------------------- tiny runs via `trl`
 @pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory) -> Path:
-    return write_tiny_ehr_ins(tmp_path_factory.mktemp("ehr-ins"))
+def tiny_data(tmp_path_factory, tiny_model_dir) -> Path:
+    """A real `ehr-r1 build-ins` output (synthetic MIMIC-IV), fitted to 1024 tokens of the tiny model's tokenizer."""
+    from ehr_r1.builder import BuildConfig, build_dataset
+    from ehr_r1.synth import SynthConfig, write_synthetic_mimic
+
+    tmp = tmp_path_factory.mktemp("ehr-ins")
+    write_synthetic_mimic(tmp / "mimic", SynthConfig(patients=120, seed=0))
+    cfg = BuildConfig(str(tmp / "mimic"), str(tmp / "ehr-ins"), dataset="ehr-ins", max_per_task=3, cpt=True,
+                      max_length=1024, tokenizer=str(tiny_model_dir))  # fmt: skip
+    build_dataset(cfg)
+    return tmp / "ehr-ins"
 
 
 def trl_run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:

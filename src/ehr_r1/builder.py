@@ -130,9 +130,9 @@ def _apply_budget(rows: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, d
         return rows, None
     if not cfg.tokenizer:
         raise EhrR1Error("--max-length needs --tokenizer (a local folder or Hub id with a chat template)")
-    from ehr_r1.truncation import chat_token_counter, fit_inputs
+    from ehr_r1.truncation import ChatTokenCounter, fit_inputs
 
-    fitted = fit_inputs(rows, chat_token_counter(cfg.tokenizer), cfg.max_length)
+    fitted = fit_inputs(rows, ChatTokenCounter(cfg.tokenizer), cfg.max_length)
     stats = {
         "max_length": cfg.max_length,
         "tokenizer": cfg.tokenizer,
