@@ -24,7 +24,7 @@ from ehr_r1.sampling import SamplingConfig, frequencies, in_test_split, label_co
 from ehr_r1.sources.mimic import LookupTables, discover, patient_ids
 from ehr_r1.tasks.catalogue import ALL_TASKS, RISK_TASKS, get_task
 from ehr_r1.tasks.index import IndexConfig, build_index
-from ehr_r1.timeline import build_timelines
+from ehr_r1.timeline import build_timelines, default_num_shards
 
 
 logger = logging.getLogger(__name__)
@@ -147,19 +147,20 @@ def build_dataset(cfg: BuildConfig) -> dict:
     sampling = cfg.sampling()
     layout = discover(cfg.mimic_dir)
     lookups = LookupTables(layout, cfg.atc_map, cfg.atc_level)
-    subjects = patient_ids(layout)
-    in_split = pl.Series(in_test_split(subjects.to_numpy(), cfg.seed, sampling.test_fraction))
-    subjects = subjects.filter(in_split if sampling.split == "test" else ~in_split).to_frame()
+    patients = patient_ids(layout)
+    in_split = pl.Series(in_test_split(patients.to_numpy(), cfg.seed, sampling.test_fraction))
+    subjects = patients.filter(in_split if sampling.split == "test" else ~in_split).to_frame()
+    num_shards = cfg.num_shards or default_num_shards(layout, kept=subjects.height / max(1, patients.len()))
     with atomic_output_dir(cfg.output) as tmp:
         work = tmp / ".work"
-        shards = build_timelines(layout, lookups, work / "timelines", cfg.num_shards, subjects=subjects)
+        shards = build_timelines(layout, lookups, work / "timelines", num_shards, subjects=subjects)
         index_paths, freqs = index_shards(shards, cfg, sampling, work)
         selected = select_samples(index_paths, freqs, sampling, cfg.seed)
         vocab = {t: g.sort("label")["label"].to_list() for (t,), g in freqs.group_by("task")}
         rows = render_samples(selected, shards, vocab, cfg.seed, sampling.max_candidates)
         rows, truncation = _apply_budget(rows, cfg)
         writer.check_split(rows, sampling, cfg)
-        cpt = writer.cpt_texts(shards, sampling, cfg.seed) if cfg.cpt else None
+        cpt = writer.cpt_texts(shards) if cfg.cpt else None
         writer.write_dataset(tmp, rows, cfg, sampling, cpt)
         shutil.rmtree(work)
         manifest = {

@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 from tqdm.auto import tqdm
 
-from ehr_r1.sources.mimic import CELL_SEP, LookupTables, MimicLayout, diagnose, patient_ids, table_rows
+from ehr_r1.sources.mimic import CELL_SEP, LookupTables, MimicLayout, diagnose, table_rows
 from ehr_r1.sources.tables import UNTIMED_RANK
 
 
@@ -48,10 +48,6 @@ def default_num_shards(layout: MimicLayout, kept: float = 1.0, rows_per_shard: i
     total = sum(p.stat().st_size for p in layout.files.values())
     per_row = 25 if any(str(p).endswith(".gz") for p in layout.files.values()) else 100
     return max(1, min(4096, round(total * kept / per_row / rows_per_shard)))
-
-
-def layout_patients(layout: MimicLayout) -> int:
-    return patient_ids(layout).len()
 
 
 def stage_rows(
@@ -112,9 +108,7 @@ def build_timelines(
     subjects: pl.DataFrame | None = None,
 ) -> list[Path]:
     """Write ``output/shard-<k>.parquet`` timelines (of ``subjects`` only, if given); returns the non-empty shards."""
-    if not num_shards:
-        kept = 1.0 if subjects is None else subjects.height / max(1, layout_patients(layout))
-        num_shards = default_num_shards(layout, kept)
+    num_shards = num_shards or default_num_shards(layout)
     work = work or output.parent / f".{output.name}.rows"
     shutil.rmtree(work, ignore_errors=True)
     output.mkdir(parents=True, exist_ok=True)

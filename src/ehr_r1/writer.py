@@ -63,14 +63,12 @@ def disjointness(rows: pl.DataFrame, sampling: SamplingConfig, cfg) -> dict:
     return out
 
 
-def cpt_texts(shards: list[Path], sampling: SamplingConfig, seed: int) -> pl.DataFrame:
-    """One ``text`` per patient of the split: the whole rendered timeline (continued pretraining)."""
+def cpt_texts(shards: list[Path]) -> pl.DataFrame:
+    """One ``text`` per patient: the whole rendered timeline (continued pretraining). The shards hold only the
+    split's patients (``build_timelines(subjects=...)``)."""
     parts = []
     for path in shards:
-        timeline = pl.read_parquet(path)
-        test = in_test_split(timeline["subject_id"].to_numpy(), seed, sampling.test_fraction)
-        timeline = timeline.filter(pl.Series(test if sampling.split == "test" else ~test))
-        texts = event_texts(timeline).filter(pl.col("text") != "")
+        texts = event_texts(pl.read_parquet(path)).filter(pl.col("text") != "")
         parts.append(texts.group_by("subject_id", maintain_order=True).agg(text=pl.col("text").str.join("\n\n")))
     return pl.concat(parts).sort("subject_id").select("text", "subject_id")
 
