@@ -8,6 +8,7 @@ Layout as ``ehr-r1 build-ins`` writes it: ``OUT/data/<config>/train-00000-of-000
 import random
 from pathlib import Path
 
+from ehr_r1 import layout
 from ehr_r1.prompting import DECISION_MAKING, RISK_PREDICTION, assistant_target, build_messages, default_think
 
 
@@ -87,11 +88,9 @@ def write_tiny_ehr_ins(out: Path, n: int = 16, seed: int = 0, drop: dict[str, st
         table = pa.Table.from_pylist(rows)
         if drop and config in drop:
             table = table.rename_columns([f"unused_{c}" if c == drop[config] else c for c in table.column_names])
-        path = out / "data" / config / "train-00000-of-00001.parquet"
+        path = out / layout.config_file(config, "train")
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(table, path)
-    card = "".join(
-        f"- config_name: {c}\n  data_files:\n  - split: train\n    path: data/{c}/train-*.parquet\n" for c in configs
-    )
-    (out / "README.md").write_text(f"---\nconfigs:\n{card}---\n# tiny EHR-Ins (test fixture)\n")
+    meta = {"configs": [layout.config_entry(c, "train") for c in configs]}
+    (out / layout.CARD).write_text(layout.card_text(meta, "# tiny EHR-Ins (test fixture)\n"))
     return out

@@ -13,6 +13,7 @@ from ehr_r1 import builder
 from ehr_r1.builder import BuildConfig, build_dataset
 from ehr_r1.errors import EhrR1Error
 from ehr_r1.manifest import file_sha256
+from ehr_r1.truncation import blocks_of_text
 
 
 SEED = 7
@@ -21,7 +22,7 @@ SEED = 7
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory, mimic_demo, ethos_mappings) -> Path:
     out = tmp_path_factory.mktemp("b") / "ehr-bench"
-    build_dataset(BuildConfig(str(mimic_demo), str(out), seed=SEED, atc_map=str(ethos_mappings), jsonl=True))
+    build_dataset(BuildConfig(str(mimic_demo), str(out), seed=SEED, atc_map=str(ethos_mappings), format="jsonl"))
     return out
 
 
@@ -36,7 +37,7 @@ def ins(tmp_path_factory, mimic_demo, bench) -> Path:
         str(out),
         dataset="ehr-ins",
         seed=SEED,
-        config=str(config),
+        sampling=str(config),
         check_disjoint=str(bench),
         cpt=True,
     )
@@ -107,7 +108,7 @@ def test_same_seed_is_byte_identical_and_a_killed_build_leaves_nothing(
     bench, tmp_path, mimic_demo, ethos_mappings, monkeypatch
 ):
     out = tmp_path / "again"
-    cfg = BuildConfig(str(mimic_demo), str(out), seed=SEED, atc_map=str(ethos_mappings), jsonl=True, num_shards=3)
+    cfg = BuildConfig(str(mimic_demo), str(out), seed=SEED, atc_map=str(ethos_mappings), format="jsonl", num_shards=3)
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt
@@ -207,6 +208,6 @@ def test_token_budget_drops_oldest_events_and_keeps_header(tmp_path, mimic_demo,
             completion=prompting.assistant_target(row["output"], think=False),
         )
         n = len(tokenizer(tokenizer.apply_chat_template(chat, tokenize=False), add_special_tokens=False)["input_ids"])
-        header, events = prompting.split_input_blocks(row["input"])
+        header, events = blocks_of_text(row["input"])
         assert n <= 1500 or not events  # fits, unless only the header is left
         assert row["input"].startswith("## Patient Demographics") and header

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ehr_r1 import layout
 from ehr_r1.cards import front_matter
 from ehr_r1.errors import EhrR1Error
 from ehr_r1.hub import push_dataset
@@ -29,12 +30,11 @@ class FakeApi:
 
 
 def _folder(tmp_path: Path, synthetic: bool, gated: bool = True) -> Path:
-    import yaml
 
     meta = front_matter("EHR-Bench", [{"config_name": "decision_making", "data_files": []}], 10, synthetic)
     if not gated:
         meta.pop("gated", None)
-    (tmp_path / "README.md").write_text("---\n" + yaml.safe_dump(meta) + "---\n# card\n")
+    (tmp_path / "README.md").write_text(layout.card_text(meta, "# card\n"))
     (tmp_path / "manifest.json").write_text(json.dumps({"counts": {"labevents": 10}}))
     return tmp_path
 

@@ -5,17 +5,16 @@ import polars as pl
 import pytest
 from mimic_factory import mini_mimic
 
-from ehr_r1 import prompting
-from ehr_r1.render import event_texts, render_input
-from ehr_r1.sources.mimic import LookupTables, discover
+from ehr_r1.render import event_texts, input_blocks, join_blocks, render_input
+from ehr_r1.sources.mimic import MimicSource
 from ehr_r1.timeline import build_timelines
+from ehr_r1.truncation import BlockedInput, blocks_of_text, fit_blocks, fit_text
 
 
 @pytest.fixture(scope="module")
 def texts(tmp_path_factory) -> tuple[list[str], list[str]]:
     tmp = tmp_path_factory.mktemp("render")
-    layout = discover(mini_mimic(tmp / "mimic"))
-    timeline = pl.read_parquet(build_timelines(layout, LookupTables(layout), tmp / "tl", 1)[0])
+    timeline = pl.read_parquet(build_timelines(MimicSource(mini_mimic(tmp / "mimic")), tmp / "tl", 1)[0])
     frame = event_texts(timeline)
     return frame["text"].to_list(), frame["table"].to_list()
 
@@ -65,18 +64,45 @@ def test_input_assembly_keeps_empty_parts(texts):
     assert second == "\n\n".join([text[0], text[11], ""])
 
 
+class CharCounter:
+    """A ``TokenCounter`` whose tokens are characters (the engine's arithmetic, without a tokenizer)."""
+
+    def count_texts(self, texts):
+        return [len(t) for t in texts]
+
+    def count_chats(self, chats):
+        return [sum(len(m["content"]) for m in chat) for chat in chats]
+
+
+def _chat(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
 def test_truncation_drops_whole_oldest_events_and_keeps_header(texts):
     text, tables = texts
-    full = render_input(text, tables, 6, 14, admissions_id=5, last_discharge_id=None)
+    header, events = input_blocks(text, tables, 6, 14, admissions_id=5, last_discharge_id=None)
+    full = join_blocks(header, events)
     limit = len(full) - len(text[6]) // 2
 
-    truncated, dropped = prompting.truncate_input(full, lambda s: len(s) <= limit)
+    ((truncated, dropped),) = fit_blocks([BlockedInput(header, events, _chat)], CharCounter(), limit)
     assert dropped == 1  # the 2-row lab panel is the oldest event; dropping it alone is enough
     assert truncated.startswith(text[0])
     assert text[5] in truncated and text[6] not in truncated and text[7] in truncated
     assert len(truncated) <= limit
+    assert fit_text(full, _chat, CharCounter(), limit) == (truncated, dropped)  # text inputs: same engine, same cut
 
-    everything, dropped_all = prompting.truncate_input(full, lambda s: len(s) <= len(text[0]) + len(text[5]) + 8)
-    _, events = prompting.split_input_blocks(full)
-    assert dropped_all == len(events)  # nothing fits but the header: every event goes, the header stays
+    tight = len(text[0]) + len(text[5]) + 8
+    ((everything, dropped_all),) = fit_blocks([BlockedInput(header, events, _chat)], CharCounter(), tight)
+    assert dropped_all == sum(1 for e in events if e)  # nothing fits but the header: every event goes
     assert everything.startswith(text[0]) and text[5] in everything and "## Services" not in everything
+    assert fit_text(full, _chat, CharCounter(), tight) == (everything, dropped_all)
+
+
+def test_empty_event_blocks_leave_with_the_event_before_them():
+    item = BlockedInput(
+        ["## Patient Demographics [None]\n- Gender: F", "", ""], ["", "## A [x]\n", "", "## B [y]\n"], _chat
+    )
+    head, units = item.units()
+    assert "\n\n".join(head + units) == "\n\n".join(item.header + item.events)
+    assert units == ["## A [x]\n\n\n", "## B [y]\n"]
+    assert blocks_of_text("\n\n".join(item.header + item.events))[1] == units

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 import polars as pl
 import pytest
 
+from ehr_r1.events import CELL_SEP, MISSING, TIMELINE_SCHEMA
 from ehr_r1.tasks.catalogue import ALL_TASKS, BENCH_DECISION_TASKS, DECISION_TASKS, RISK_TASKS, get_task
 from ehr_r1.tasks.index import IndexConfig, build_index
-from ehr_r1.timeline import TIMELINE_SCHEMA
 
 
 T0 = datetime(2150, 1, 1, 8, 0)
@@ -19,7 +19,7 @@ def timeline(events: list[tuple], dod: datetime | None = None) -> pl.DataFrame:
     """events: (table, start, hadm_id, aux_time, values); event 0 (patients) is prepended."""
     rows = [{"table": "patients", "start": None, "hadm_id": None, "aux_time": dod, "values": ["60", "F"]}]
     rows += [{"table": t, "start": s, "hadm_id": h, "aux_time": a, "values": v} for t, s, h, a, v in events]
-    rows = [{**r, "cells": "\x1f".join(r.pop("values"))} for r in rows]
+    rows = [{**r, "cells": CELL_SEP.join(MISSING if v is None else v for v in r.pop("values"))} for r in rows]
     frame = pl.DataFrame(rows, schema_overrides={"start": pl.Datetime("us"), "aux_time": pl.Datetime("us")})
     return (
         frame.with_row_index("event_idx")
@@ -30,7 +30,7 @@ def timeline(events: list[tuple], dod: datetime | None = None) -> pl.DataFrame:
 
 
 def lab(t: datetime, hadm: int | None = 10, item: str = "Creatinine") -> tuple:
-    return ("labevents", t, hadm, None, [item, "1.0", "mg/dL", "0.4", "1.1", "nan", "nan"])
+    return ("labevents", t, hadm, None, [item, "1.0", "mg/dL", "0.4", "1.1", None, None])
 
 
 def rows_of(index: pl.DataFrame, task: str) -> list[dict]:
@@ -56,7 +56,7 @@ def test_24_hour_boundary_is_strict():
         lab(target - timedelta(hours=24)),  # exactly 24 h before: outside
         ("services", target - timedelta(hours=24) + timedelta(seconds=1), 10, None, ["MED"]),  # inside
         lab(target - timedelta(hours=1), item="Potassium"),
-        ("poe", target - timedelta(minutes=30), 10, None, ["Lab", "nan"]),
+        ("poe", target - timedelta(minutes=30), 10, None, ["Lab", None]),
         lab(target, item="Sodium"),
     ]
     index = build_index(timeline(events), LOOSE, [get_task("labevents")])
@@ -80,7 +80,7 @@ def test_context_length_filter():
     events = [
         lab(T0 + timedelta(minutes=i), item=f"L{i}")
         if i % 2
-        else ("poe", T0 + timedelta(minutes=i), 10, None, ["Lab", "nan"])
+        else ("poe", T0 + timedelta(minutes=i), 10, None, ["Lab", None])
         for i in range(30)
     ]
     index = build_index(timeline(events), IndexConfig(), [get_task("labevents")])
@@ -139,7 +139,7 @@ def test_ed_and_readmission_rules():
     ed_out = T0 - timedelta(hours=1)
     events = [
         ("edstays", T0 - timedelta(hours=4), 10, ed_out, ["F", "WHITE"]),
-        ("triage", T0 - timedelta(hours=4) + timedelta(seconds=1), None, None, ["98.6"] + ["nan"] * 8),
+        ("triage", T0 - timedelta(hours=4) + timedelta(seconds=1), None, None, ["98.6"] + [None] * 8),
         ("admissions", T0, 10, T0 + timedelta(days=3), ["EW EMER.", "ER"]),
         ("icustays", T0 + timedelta(hours=5), 10, T0 + timedelta(days=2), []),
         ("discharge", T0 + timedelta(days=3), 10, None, ["DS", "text"]),
@@ -169,11 +169,10 @@ def test_ed_and_readmission_rules():
 
 
 def test_demo_index_yields_the_hosp_and_icu_tasks(mimic_demo, tmp_path):
-    from ehr_r1.sources.mimic import LookupTables, discover
+    from ehr_r1.sources.mimic import MimicSource
     from ehr_r1.timeline import build_timelines
 
-    layout = discover(mimic_demo)
-    paths = build_timelines(layout, LookupTables(layout), tmp_path / "tl", 1)
+    paths = build_timelines(MimicSource(mimic_demo), tmp_path / "tl", 1)
     index = build_index(pl.read_parquet(paths[0]))
     produced = set(index["task"])
     expected = {

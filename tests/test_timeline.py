@@ -8,13 +8,13 @@ import polars as pl
 import pytest
 from mimic_factory import mini_mimic, write_table
 
-from ehr_r1.sources.mimic import LookupTables, discover
+from ehr_r1.events import CELL_SEP, MISSING
+from ehr_r1.sources.mimic import MimicSource
 from ehr_r1.timeline import build_timelines, events_of
 
 
 def _timeline(root: Path, tmp: Path, shards: int = 1) -> pl.DataFrame:
-    layout = discover(root)
-    paths = build_timelines(layout, LookupTables(layout), tmp / "tl", shards)
+    paths = build_timelines(MimicSource(root), tmp / "tl", shards)
     return pl.concat([pl.read_parquet(p) for p in paths]).sort("subject_id", "event_idx", maintain_order=True)
 
 
@@ -61,10 +61,10 @@ def test_ed_times_and_dates(mini):
 
 
 def test_values_print_like_the_reference(mini):
-    labs = [c.split("\x1f") for c in mini.filter(pl.col("table") == "labevents")["cells"]]
+    labs = [c.split(CELL_SEP) for c in mini.filter(pl.col("table") == "labevents")["cells"]]
     assert labs[0][:3] == ["Creatinine", "1.0", "mg/dL"]  # valuenum is a float column
-    assert labs[0][5] == "nan"  # missing raw value
-    diagnoses = [c.split("\x1f") for c in mini.filter(pl.col("table") == "diagnoses_icd")["cells"]]
+    assert labs[0][5] == MISSING  # missing raw value: typed, printed as nan by render
+    diagnoses = [c.split(CELL_SEP) for c in mini.filter(pl.col("table") == "diagnoses_icd")["cells"]]
     assert diagnoses[0] == ["Congestive heart failure, unspecified", "Congestive heart failure; nonhypertensive"]
     assert diagnoses[1] == ["Essential (primary) hypertension", "Essential hypertension"]  # ICD-10 -> CCS
 

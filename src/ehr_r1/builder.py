@@ -15,16 +15,19 @@ from pathlib import Path
 import polars as pl
 from tqdm.auto import tqdm
 
-from ehr_r1 import __version__, writer
+from ehr_r1 import __version__, layout, writer
+from ehr_r1.cards import dataset_card
+from ehr_r1.disjointness import check_split, disjointness
 from ehr_r1.errors import EhrR1Error
 from ehr_r1.io import atomic_output_dir
 from ehr_r1.manifest import fingerprint_inputs, fingerprint_outputs
-from ehr_r1.rows import render_samples
+from ehr_r1.rows import TokenBudget, render_samples
 from ehr_r1.sampling import SamplingConfig, frequencies, in_test_split, label_counts, sample_keys, select_top
-from ehr_r1.sources.mimic import LookupTables, discover, patient_ids
+from ehr_r1.sources.mimic import MimicSource
 from ehr_r1.tasks.catalogue import ALL_TASKS, RISK_TASKS, get_task
 from ehr_r1.tasks.index import IndexConfig, build_index
-from ehr_r1.timeline import build_timelines, default_num_shards
+from ehr_r1.timeline import ROWS_PER_SHARD, build_timelines, default_num_shards
+from ehr_r1.trl_formats import read_reasoning, trl_frames
 
 
 logger = logging.getLogger(__name__)
@@ -33,57 +36,81 @@ RISK_NAMES = {t.name for t in RISK_TASKS}
 
 @dataclass
 class BuildConfig:
-    """Options of ``ehr-r1 build-bench`` / ``build-ins``.
+    """Options of ``ehr-r1 build-bench`` / ``build-ins``."""
 
-    Args:
-        mimic_dir (`str`): MIMIC-IV root with ``hosp/`` (required), ``icu/``, ``ed/``, ``note/``.
-        output (`str`): output folder (replaced atomically).
-        dataset (`str`): ``ehr-bench`` or ``ehr-ins``.
-        seed (`int`): seed of the patient split, the sampling and the candidate lists.
-        config (`str | None`): sampling YAML (quotas, modes); defaults to the packaged one for ``dataset``.
-        atc_map (`str | None`): ethos folder or ``d_atc_prescriptions.csv`` for NDC → ATC (ATC tasks need it).
-        atc_level (`int`): ATC level of the class names taken from ethos tables.
-        tasks (`list[str] | None`): restrict to these tasks.
-        num_shards (`int | None`): patient shards (default: about one per 2M input rows).
-        jsonl (`bool`): also write the released EHR-Bench JSONL files.
-        trl_configs (`bool`): write TRL-ready ``sft`` / ``reasoning`` / ``grpo`` configs (default for EHR-Ins).
-        cpt (`bool`): write a ``cpt`` config of whole rendered timelines (large on full MIMIC-IV).
-        reasoning_file (`str | None`): JSONL with ``idx`` and ``reasoning`` to add ``/think`` samples.
-        check_disjoint (`str | None`): another built dataset whose patients must not appear here.
-        index (`IndexConfig`): context filters.
-        max_per_task (`int | None`): caps every task's quota.
-        max_length (`int | None`): token budget of a sample's full chat; older events are dropped to fit.
-        tokenizer (`str | None`): tokenizer (with chat template) that counts tokens for ``max_length``.
-    """
+    mimic_dir: str = field(metadata={"help": "MIMIC-IV root with hosp/ (required), icu/, ed/, note/."})
+    output: str = field(metadata={"help": "Output folder (written to a temporary folder, then renamed)."})
+    dataset: str = field(default="ehr-bench", metadata={"help": "ehr-bench or ehr-ins.", "cli": False})
+    seed: int = field(default=42, metadata={"help": "Seed of the patient split, the sampling and the candidates."})
+    sampling: str | None = field(
+        default=None,
+        metadata={"help": "Sampling YAML (quotas, weighting, balance); default: the packaged one for the dataset."},
+    )
+    atc_map: str | None = field(
+        default=None,
+        metadata={
+            "help": "NDC->ATC source: ethos folder (gsn_atc_ndc_mapping.csv.gz + atc_coding.csv.gz) or a "
+            "d_atc_prescriptions.csv (ndc_code, atc_name). Without it the ATC tasks are skipped."
+        },
+    )
+    atc_level: int = field(default=4, metadata={"help": "ATC level of class names.", "choices": [1, 2, 3, 4, 5]})
+    tasks: list[str] | None = field(
+        default=None, metadata={"help": "Only these tasks (default: every task with a non-zero quota)."}
+    )
+    num_shards: int | None = field(
+        default=None, metadata={"help": f"Patient shards (default: about one per {ROWS_PER_SHARD:,} kept rows)."}
+    )
+    max_per_task: int | None = field(default=None, metadata={"help": "Cap every task's quota (quick builds, demos)."})
+    max_length: int | None = field(
+        default=None, metadata={"help": "Token budget of a sample's chat: drop the oldest events to fit."}
+    )
+    tokenizer: str | None = field(
+        default=None, metadata={"help": "Tokenizer with a chat template that counts tokens for --max-length."}
+    )
+    format: str = field(
+        default="parquet",
+        metadata={
+            "help": "jsonl also writes the released-layout ehr_*_{decision_making,risk_prediction}.jsonl.",
+            "choices": ["parquet", "jsonl"],
+        },
+    )
+    trl_configs: bool | None = field(
+        default=None,
+        metadata={"help": "Write the sft / reasoning / grpo configs (default: EHR-Ins only).", "cli": False},
+    )
+    cpt: bool = field(default=False, metadata={"help": "Also write a `cpt` config of whole rendered timelines."})
+    reasoning_file: str | None = field(
+        default=None, metadata={"help": "JSONL (idx, reasoning) adding /think samples to the `reasoning` config."}
+    )
+    check_disjoint: str | None = field(
+        default=None, metadata={"help": "A built dataset whose patients must not appear in this one."}
+    )
+    index: IndexConfig = field(default_factory=IndexConfig, metadata={"help": "Context filters."})
 
-    mimic_dir: str
-    output: str
-    dataset: str = "ehr-bench"
-    seed: int = 42
-    config: str | None = None
-    atc_map: str | None = None
-    atc_level: int = 4
-    tasks: list[str] | None = None
-    num_shards: int | None = None
-    jsonl: bool = False
-    trl_configs: bool | None = None
-    cpt: bool = False
-    reasoning_file: str | None = None
-    check_disjoint: str | None = None
-    index: IndexConfig = field(default_factory=IndexConfig)
-    max_per_task: int | None = None
-    max_length: int | None = None
-    tokenizer: str | None = None
+    def __post_init__(self):
+        for name in ("max_per_task", "num_shards", "max_length"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise EhrR1Error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+        if self.dataset not in ("ehr-bench", "ehr-ins"):
+            raise EhrR1Error(f"dataset must be ehr-bench or ehr-ins, got {self.dataset!r}")
 
-    def sampling(self) -> SamplingConfig:
-        sampling = SamplingConfig.from_yaml(self.config) if self.config else SamplingConfig.default(self.dataset)
+    def sampling_config(self) -> SamplingConfig:
+        path = self.sampling
+        sampling = SamplingConfig.from_yaml(path) if path else SamplingConfig.default(self.dataset)
         if self.max_per_task is not None:
             sampling.max_per_task = self.max_per_task
         return sampling
 
     @property
-    def split(self) -> str:
-        return self.sampling().split
+    def budget(self) -> TokenBudget | None:
+        if self.max_length is None:
+            return None
+        if not self.tokenizer:
+            raise EhrR1Error("--max-length needs --tokenizer (a local folder or Hub id with a chat template)")
+        from ehr_r1.truncation import ChatTokenCounter
+
+        return TokenBudget(ChatTokenCounter(self.tokenizer), self.max_length)
 
 
 def _task_objects(cfg: BuildConfig, sampling: SamplingConfig):
@@ -125,43 +152,56 @@ def select_samples(index_paths: list[Path], freqs: pl.DataFrame, sampling: Sampl
     return selected.sort("task", "subject_id", "target_idx")
 
 
-def _apply_budget(rows: pl.DataFrame, cfg: BuildConfig) -> tuple[pl.DataFrame, dict | None]:
+def _truncation(rows: pl.DataFrame, cfg: BuildConfig) -> dict | None:
     if cfg.max_length is None:
-        return rows, None
-    if not cfg.tokenizer:
-        raise EhrR1Error("--max-length needs --tokenizer (a local folder or Hub id with a chat template)")
-    from ehr_r1.truncation import ChatTokenCounter, fit_inputs
-
-    fitted = fit_inputs(rows, ChatTokenCounter(cfg.tokenizer), cfg.max_length)
-    stats = {
+        return None
+    truncated = int((rows["events_dropped"] > 0).sum())
+    logger.info("token budget %d: %d samples lost old events", cfg.max_length, truncated)
+    return {
         "max_length": cfg.max_length,
         "tokenizer": cfg.tokenizer,
-        "samples_truncated": int((fitted["events_dropped"] > 0).sum()),
-        "events_dropped": int(fitted["events_dropped"].sum()),
+        "samples_truncated": truncated,
+        "events_dropped": int(rows["events_dropped"].sum()),
     }
-    return fitted.drop("events_dropped"), stats
+
+
+def write_folder(folder: Path, rows: pl.DataFrame, cpt: pl.DataFrame | None, cfg: BuildConfig, sampling) -> None:
+    """Data files and card of a build (``ehr_r1.layout``)."""
+    split = sampling.split
+    configs = writer.write_samples(folder, rows, sampling.name, split, cfg.format == "jsonl")
+    trl = cfg.trl_configs if cfg.trl_configs is not None else split == "train"
+    extra = trl_frames(rows, read_reasoning(cfg.reasoning_file)) if trl else {}
+    if cpt is not None:
+        extra[layout.CPT_CONFIG] = cpt
+    configs += writer.write_configs(folder, extra, split)
+    configs[0]["default"] = True
+    synthetic = (Path(cfg.mimic_dir) / "synthetic_mimic.json").exists()
+    card = dataset_card(
+        sampling.name, split, sampling.test_fraction, configs, rows, Path(cfg.output).name, cfg.seed, synthetic
+    )
+    (folder / layout.CARD).write_text(card)
 
 
 def build_dataset(cfg: BuildConfig) -> dict:
     """Build the dataset folder ``cfg.output``; returns the manifest."""
-    sampling = cfg.sampling()
-    layout = discover(cfg.mimic_dir)
-    lookups = LookupTables(layout, cfg.atc_map, cfg.atc_level)
-    patients = patient_ids(layout)
+    sampling = cfg.sampling_config()
+    source = MimicSource(cfg.mimic_dir, cfg.atc_map, cfg.atc_level)
+    budget = cfg.budget
+    patients = source.subject_ids()
     in_split = pl.Series(in_test_split(patients.to_numpy(), cfg.seed, sampling.test_fraction))
     subjects = patients.filter(in_split if sampling.split == "test" else ~in_split).to_frame()
-    num_shards = cfg.num_shards or default_num_shards(layout, kept=subjects.height / max(1, patients.len()))
+    num_shards = cfg.num_shards or default_num_shards(*source.input_bytes(), subjects.height / max(1, patients.len()))
     with atomic_output_dir(cfg.output) as tmp:
         work = tmp / ".work"
-        shards = build_timelines(layout, lookups, work / "timelines", num_shards, subjects=subjects)
+        shards = build_timelines(source, work / "timelines", num_shards, subjects=subjects)
         index_paths, freqs = index_shards(shards, cfg, sampling, work)
         selected = select_samples(index_paths, freqs, sampling, cfg.seed)
         vocab = {t: g.sort("label")["label"].to_list() for (t,), g in freqs.group_by("task")}
-        rows = render_samples(selected, shards, vocab, cfg.seed, sampling.max_candidates)
-        rows, truncation = _apply_budget(rows, cfg)
-        writer.check_split(rows, sampling, cfg)
-        cpt = writer.cpt_texts(shards) if cfg.cpt else None
-        writer.write_dataset(tmp, rows, cfg, sampling, cpt)
+        rows, cpt = render_samples(selected, shards, vocab, cfg.seed, sampling.max_candidates, budget, cfg.cpt)
+        truncation = _truncation(rows, cfg)
+        rows = rows.drop("events_dropped")
+        check_split(rows["subject_id"], sampling.split, cfg.seed, sampling.test_fraction)
+        write_folder(tmp, rows, cpt, cfg, sampling)
         shutil.rmtree(work)
         manifest = {
             "dataset": sampling.name,
@@ -171,12 +211,12 @@ def build_dataset(cfg: BuildConfig) -> dict:
             "test_fraction": sampling.test_fraction,
             "counts": writer.counts(rows),
             "subjects": rows["subject_id"].n_unique(),
-            "disjointness": writer.disjointness(rows, sampling, cfg),
-            "missing_modules": layout.missing_modules,
+            "disjointness": disjointness(rows["subject_id"], cfg.seed, sampling.test_fraction, cfg.check_disjoint),
+            "missing_modules": source.missing_modules,
             "truncation": truncation,
-            "input_fingerprints": fingerprint_inputs(layout.files),
+            "input_fingerprints": fingerprint_inputs(source.input_files),
             "output_fingerprints": fingerprint_outputs(tmp),
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (tmp / layout.MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     logger.info("wrote %d samples (%d tasks) to %s", rows.height, rows["task"].n_unique(), cfg.output)
     return manifest

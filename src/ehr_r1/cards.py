@@ -5,9 +5,9 @@ from pathlib import Path
 
 import jinja2
 import polars as pl
-import yaml
 
-from ehr_r1 import __version__
+from ehr_r1 import __version__, layout
+from ehr_r1.prompting import RISK_PREDICTION, YES
 
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -59,14 +59,23 @@ def front_matter(name: str, configs: list[dict], n: int, synthetic: bool) -> dic
 
 
 def dataset_card(
-    sampling, configs: list[dict], counts: dict[str, int], rows: pl.DataFrame, cfg, synthetic: bool
+    name: str,
+    split: str,
+    test_fraction: float,
+    configs: list[dict],
+    rows: pl.DataFrame,
+    load_path: str,
+    seed: int,
+    synthetic: bool,
 ) -> str:
-    pretty = {"ehr-bench": "EHR-Bench", "ehr-ins": "EHR-Ins"}.get(sampling.name, sampling.name)
+    """The card of a built folder: front matter (``configs:``, licence, gate) and the text of the template."""
+    pretty = {"ehr-bench": "EHR-Bench", "ehr-ins": "EHR-Ins"}.get(name, name)
+    counts = dict(rows.group_by("task").len().iter_rows())
     balance = (
         rows.group_by("task", "task_type")
         .agg(
             n=pl.len(),
-            yes=(pl.col("output") == "yes").sum(),
+            yes=(pl.col("output") == YES).sum(),
             labels=pl.col("task_info").struct.field("labels").list.len().mean(),
         )
         .sort("task_type", "task")
@@ -77,7 +86,7 @@ def dataset_card(
             "task_type": r["task_type"],
             "n": r["n"],
             "balance": f"{r['yes']} yes / {r['n'] - r['yes']} no"
-            if r["task_type"] == "risk_prediction"
+            if r["task_type"] == RISK_PREDICTION
             else f"{r['labels']:.1f} labels per sample",
         }
         for r in balance.iter_rows(named=True)
@@ -90,25 +99,25 @@ def dataset_card(
     ]
     summary = (
         "Benchmark of EHR decision-making and risk-prediction tasks (EHR-R1, Liao et al. 2025, arXiv 2510.25628)."
-        if sampling.split == "test"
+        if split == "test"
         else "Instruction data for EHR decision-making and risk prediction (EHR-R1, Liao et al. 2025, arXiv 2510.25628)."
     )
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True)
-    return env.get_template("dataset_card.md.j2").render(
-        front_matter=yaml.safe_dump(front_matter(pretty, configs, rows.height, synthetic), sort_keys=False, width=119),
+    body = env.get_template("dataset_card.md.j2").render(
         pretty_name=pretty,
         summary=summary,
         synthetic=synthetic,
-        split=sampling.split,
+        split=split,
         config_rows=config_rows,
         task_rows=task_rows,
-        load_path=Path(cfg.output).name,
+        load_path=load_path,
         default_config=configs[0]["config_name"],
-        command="build-bench" if sampling.split == "test" else "build-ins",
-        seed=cfg.seed,
+        command="build-bench" if split == "test" else "build-ins",
+        seed=seed,
         version=__version__,
-        test_fraction=sampling.test_fraction,
+        test_fraction=test_fraction,
         sampling_note="500 samples per task, label-balanced risk tasks"
-        if sampling.split == "test"
+        if split == "test"
         else "per-task caps with inverse label-frequency weighting",
     )
+    return layout.card_text(front_matter(pretty, configs, rows.height, synthetic), body)

@@ -19,7 +19,8 @@ SYSTEM_PROMPT = "You are a helpful assistant."
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 DECISION_MAKING, RISK_PREDICTION = "decision_making", "risk_prediction"
 TASK_TYPES = (DECISION_MAKING, RISK_PREDICTION)
-RISK_LABELS = ("yes", "no")
+YES, NO = "yes", "no"
+RISK_LABELS = (YES, NO)
 
 _ITEM_SPLIT = re.compile(r"\r?\n|\\n")
 _EVENT_BOUNDARY = re.compile(r"\n\n(?=## )")
@@ -140,6 +141,21 @@ def risk_correct(text: str, label: str) -> bool:
     """Whether a risk answer matches the label, after stripping whitespace and case-folding both."""
     parsed = parse_risk(text)
     return parsed is not None and parsed == normalize_item(label)
+
+
+def risk_label(positive: bool) -> str:
+    """The label string of a risk outcome."""
+    return YES if positive else NO
+
+
+def is_yes(label: str) -> bool:
+    """Whether a risk label (or answer) says yes, after stripping whitespace and case-folding (the one yes/no rule)."""
+    return normalize_item(label) == YES
+
+
+def is_risk_label(label: str) -> bool:
+    """Whether ``label`` is a valid risk label (yes or no, any case and surrounding whitespace)."""
+    return normalize_item(label) in RISK_LABELS
 
 
 def gold_items(output: str | Sequence[str]) -> list[str]:

@@ -1,19 +1,23 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
 """Selected index entries → dataset rows (``idx, task, task_type, instruction, input, output, candidates, …``).
 
-Only the events a sample shows are rendered; every field except ``input`` and ``candidates`` is computed column-wise.
+One pass over the timeline shards renders every sample's blocks, fits them to the token budget (if any) and, when
+asked, the whole-timeline CPT texts. Only the events a sample shows are rendered (all of them with CPT); every field
+except ``input`` and ``candidates`` is computed column-wise.
 """
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 from tqdm.auto import tqdm
 
 from ehr_r1 import prompting
-from ehr_r1.render import event_texts, render_input
+from ehr_r1.render import BLOCK_JOIN, event_texts, input_blocks, join_blocks
 from ehr_r1.sampling import candidates_for, text_seed
 from ehr_r1.tasks.catalogue import ALL_TASKS
+from ehr_r1.truncation import BlockedInput, Chat, TokenCounter, fit_blocks
 
 
 TASK_INFO = pl.Struct({
@@ -65,7 +69,21 @@ def _columns(part: pl.DataFrame) -> pl.DataFrame:
     ).with_columns(task_info=info)
 
 
-def _inputs(part: pl.DataFrame, texts: pl.DataFrame) -> list[str]:
+@dataclass
+class TokenBudget:
+    """Fit every sample's longest training chat into ``max_length`` tokens counted by ``counter``."""
+
+    counter: TokenCounter
+    max_length: int
+
+
+def training_chat(input_text: str, instruction: str, output: str) -> Chat:
+    """The longest training form of a sample: think switch in the user turn, empty think block before the answer."""
+    target = prompting.assistant_target(output, think=False)
+    return prompting.build_messages(input_text, instruction, completion=target, think=False)
+
+
+def _blocks(part: pl.DataFrame, texts: pl.DataFrame) -> list[tuple[list[str], list[str]]]:
     by_subject: dict[int, tuple[dict[int, str], dict[int, str]]] = {}
     for s, i, text, table in texts.select("subject_id", "event_idx", "text", "table").iter_rows():
         patient = by_subject.setdefault(s, ({}, {}))
@@ -76,8 +94,27 @@ def _inputs(part: pl.DataFrame, texts: pl.DataFrame) -> list[str]:
     ).iter_rows():
         text, tables = by_subject[s]
         bid = ALL_TASKS[task].bid_events
-        out.append(render_input(text, tables, begin, end, adm, hist, hide=bid, with_admission=task != "admissions"))
+        out.append(input_blocks(text, tables, begin, end, adm, hist, hide=bid, with_admission=task != "admissions"))
     return out
+
+
+def _inputs(part: pl.DataFrame, texts: pl.DataFrame, budget: TokenBudget | None) -> tuple[list[str], list[int]]:
+    """(input, events dropped) per sample of ``part``."""
+    blocks = _blocks(part, texts)
+    if budget is None:
+        return [join_blocks(h, e) for h, e in blocks], [0] * len(blocks)
+    items = [
+        BlockedInput(h, e, lambda text, ins=ins, out=out: training_chat(text, ins, out))
+        for (h, e), ins, out in zip(blocks, part["instruction"], part["output"], strict=True)
+    ]
+    fitted = fit_blocks(items, budget.counter, budget.max_length, progress=False)
+    return [t for t, _ in fitted], [d for _, d in fitted]
+
+
+def _cpt(texts: pl.DataFrame) -> pl.DataFrame:
+    """One ``text`` per patient: the whole rendered timeline (continued pretraining)."""
+    texts = texts.filter(pl.col("text") != "")
+    return texts.group_by("subject_id", maintain_order=True).agg(text=pl.col("text").str.join(BLOCK_JOIN))
 
 
 def _candidates(part: pl.DataFrame, vocab: dict[str, list[str]], seed: int, limit: int) -> list[list[str]]:
@@ -94,20 +131,38 @@ def _candidates(part: pl.DataFrame, vocab: dict[str, list[str]], seed: int, limi
 
 
 def render_samples(
-    selected: pl.DataFrame, shards: list[Path], vocab: dict[str, list[str]], seed: int, max_candidates: int
-) -> pl.DataFrame:
-    """The dataset rows of the selected samples (which carry their ``shard``), rendered shard by shard."""
-    frames = []
+    selected: pl.DataFrame,
+    shards: list[Path],
+    vocab: dict[str, list[str]],
+    seed: int,
+    max_candidates: int,
+    budget: TokenBudget | None = None,
+    cpt: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """The dataset rows of the selected samples (which carry their ``shard``), rendered shard by shard, with an
+    ``events_dropped`` column; and, with ``cpt``, the whole-timeline texts (``text, subject_id``) of every patient."""
+    frames, cpt_parts = [], []
     for shard, path in enumerate(tqdm(shards, desc="rendering samples", unit="shard")):
         part = selected.filter(pl.col("shard") == shard)
+        if part.is_empty() and not cpt:
+            continue
+        timeline = pl.read_parquet(path)
+        if not cpt:
+            timeline = timeline.join(needed_events(part), on=["subject_id", "event_idx"], how="semi")
+        texts = event_texts(timeline)
+        if cpt:
+            cpt_parts.append(_cpt(texts))
         if part.is_empty():
             continue
-        timeline = pl.read_parquet(path).join(needed_events(part), on=["subject_id", "event_idx"], how="semi")
         part = _columns(part)
+        inputs, dropped = _inputs(part, texts, budget)
         frames.append(part.with_columns(
-            input=pl.Series(_inputs(part, event_texts(timeline)), dtype=pl.String),
+            input=pl.Series(inputs, dtype=pl.String),
+            events_dropped=pl.Series(dropped, dtype=pl.Int32),
             candidates=pl.Series(_candidates(part, vocab, seed, max_candidates), dtype=pl.List(pl.String)),
         ))  # fmt: skip
+    cpt_texts = pl.concat(cpt_parts).sort("subject_id").select("text", "subject_id") if cpt_parts else None
+    schema = {**ROW_SCHEMA, "events_dropped": pl.Int32}
     if not frames:
-        return pl.DataFrame(schema=ROW_SCHEMA)
-    return pl.concat(frames).select(list(ROW_SCHEMA)).cast(ROW_SCHEMA).sort("task", "subject_id", "idx")
+        return pl.DataFrame(schema=schema), cpt_texts
+    return pl.concat(frames).select(list(schema)).cast(schema).sort("task", "subject_id", "idx"), cpt_texts

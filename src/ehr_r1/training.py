@@ -138,14 +138,11 @@ def local_data_files(folder: str, config: str | None) -> dict[str, list[str]] | 
     Loading these files directly (not the folder) is deliberate: datasets 5.2 caches a local folder by its name and
     config only, so a folder rebuilt in place would silently load the old rows; parquet files are cached by content.
     """
-    readme = Path(folder) / "README.md"
-    if not readme.is_file():
-        return None
-    import yaml
+    from ehr_r1 import layout
 
-    text = readme.read_text(encoding="utf-8")
-    header = yaml.safe_load(text.split("---")[1]) if text.startswith("---") else None
-    configs = (header or {}).get("configs") or []
+    if not (Path(folder) / layout.CARD).is_file():
+        return None
+    configs = layout.read_card_metadata(folder).get("configs") or []
     default = next((c for c in configs if c.get("default")), configs[0] if len(configs) == 1 else None)
     entry = next((c for c in configs if c.get("config_name") == config), None) if config else default
     if entry is None or not isinstance(entry.get("data_files"), list):

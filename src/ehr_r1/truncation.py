@@ -1,126 +1,182 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Token budgets at build time: drop whole oldest events until a sample's full chat fits ``max_length`` tokens.
+"""The one truncation engine: drop whole oldest event blocks until a sample's chat fits a token budget.
 
-The reference truncates tokens from the left after templating, losing the system prompt and the demographics
-(spec §4.5). Here the header blocks, the instruction, the think switch and the chat template always survive.
+Used at build time (``build-ins --max-length``: blocks come from ``ehr_r1.render``) and in evaluation (blocks come
+from ``blocks_of_text``, which splits released or built ``input`` texts at event headers). The reference truncates
+tokens from the left after templating, losing the system prompt and the demographics (spec §4.5); here the header
+blocks, the instruction, the think switch and the chat template always survive.
 
-Counting is batched and bounded: per over-budget sample, the header chat and only the newest events that could fit
-are tokenised (token counts of blocks separated by blank lines add up, as the BPE pre-tokeniser splits on
-newlines), then one exact check of the result.
+Counting goes through one protocol, ``TokenCounter``, and is batched and bounded: per over-budget sample, the header
+chat and only the newest events that could fit are tokenised (token counts of blocks separated by blank lines add
+up, as the BPE pre-tokeniser splits on newlines), then one exact check of the result.
 """
 
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-import polars as pl
 from tqdm.auto import tqdm
-
-from ehr_r1 import prompting
 
 
 logger = logging.getLogger(__name__)
+Chat = list[dict[str, str]]
+BLOCK_JOIN = "\n\n"
 _BATCH = 256
 _BYTES_PER_TOKEN = 8  # EHR text averages 3-5 bytes per BPE token; 8 leaves a wide margin
+_TEMPLATE_BYTES = 128  # bytes of chat-template text around the messages, at most
+_EVENT_BOUNDARY = re.compile(r"\n\n(?=## )")
+_HEADER_EVENTS = ("## Patient Demographics", "## Discharge [", "## Admissions [")
+
+
+class TokenCounter(Protocol):
+    """Counts tokens the way the model will see them."""
+
+    def count_texts(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of plain texts (no special tokens)."""
+
+    def count_chats(self, chats: Sequence[Chat]) -> list[int]:
+        """Tokens of chats rendered with the model's chat template, as they will be sent."""
 
 
 class ChatTokenCounter:
-    """Token counts with a tokenizer and its own chat template (batched through the fast tokenizer)."""
+    """``TokenCounter`` from a tokenizer and its own chat template (batched through the fast tokenizer).
 
-    def __init__(self, tokenizer_path: str):
-        from transformers import AutoTokenizer
+    Args:
+        tokenizer: a tokenizer object, or a local folder / Hub id to load one from.
+        template_kwargs: extra ``apply_chat_template`` arguments (``add_generation_prompt``, ``enable_thinking``).
+    """
 
-        self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
+    def __init__(self, tokenizer, **template_kwargs):
+        if isinstance(tokenizer, str):
+            from transformers import AutoTokenizer
 
-    def texts(self, texts: Sequence[str]) -> list[int]:
+            tokenizer = AutoTokenizer.from_pretrained(tokenizer)
+        self.tokenizer, self.template_kwargs = tokenizer, template_kwargs
+
+    def count_texts(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
         return [len(ids) for ids in self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
-    def chats(self, chats: Sequence[list[dict[str, str]]]) -> list[int]:
-        return self.texts([self.tokenizer.apply_chat_template(c, tokenize=False) for c in chats])
+    def count_chats(self, chats: Sequence[Chat]) -> list[int]:
+        render = self.tokenizer.apply_chat_template
+        return self.count_texts([render(c, tokenize=False, **self.template_kwargs) for c in chats])
 
 
-def longest_chat(input_text: str, instruction: str, output: str) -> list[dict[str, str]]:
-    """The longest training form of a sample: think switch in the user turn, empty think block before the answer."""
-    target = prompting.assistant_target(output, think=False)
-    return prompting.build_messages(input_text, instruction, completion=target, think=False)
+@dataclass
+class BlockedInput:
+    """One sample to fit: its header blocks, its event blocks (oldest first) and its chat for an ``input`` text."""
+
+    header: list[str]
+    events: list[str]
+    chat: Callable[[str], Chat]
+
+    def units(self) -> tuple[list[str], list[str]]:
+        """(header text, droppable units): an empty event block (an unrendered type) rides with the block before
+        it, so dropping events never leaves a run of blank lines behind. Joined, they give the whole input."""
+        head, units = list(self.header), []
+        for block in self.events:
+            if block:
+                units.append(block)
+            elif units:
+                units[-1] += BLOCK_JOIN
+            else:
+                head.append(block)
+        return head, units
 
 
-def _surely_fits(chat: list[dict[str, str]], max_length: int) -> bool:
-    """A byte-level BPE token holds at least one byte; 128 bytes cover the template's own text."""
-    return sum(len(m["content"].encode()) for m in chat) + 128 <= max_length
+def blocks_of_text(input_text: str) -> tuple[list[str], list[str]]:
+    """Split a rendered ``input`` text into (header blocks, event blocks) at ``\\n\\n## `` boundaries.
+
+    For inputs that come as text (released EHR-Bench JSONL, built parquet read back in evaluation); builds use the
+    renderer's own blocks. Header blocks are the leading demographics / previous-discharge / admission blocks.
+    """
+    blocks = _EVENT_BOUNDARY.split(input_text)
+    n_header = 0
+    while n_header < len(blocks) and blocks[n_header].lstrip("\n").startswith(_HEADER_EVENTS):
+        n_header += 1
+    return blocks[:n_header], blocks[n_header:]
 
 
-def _kept_from_newest(event_tokens: list[int], budget: int) -> int:
-    """How many of the newest events (tokens given newest first) fit ``budget``, one separator token each."""
+def _join(head: list[str], units: list[str], drop: int) -> str:
+    return BLOCK_JOIN.join(head + units[drop:])
+
+
+def _surely_fits(chat: Chat, max_tokens: int) -> bool:
+    """A byte-level BPE token holds at least one byte; ``_TEMPLATE_BYTES`` cover the template's own text."""
+    return sum(len(m["content"].encode()) for m in chat) + _TEMPLATE_BYTES <= max_tokens
+
+
+def _kept_from_newest(unit_tokens: list[int], budget: int) -> int:
+    """How many of the newest units (tokens given newest first) fit ``budget``, one separator token each."""
     total = 0
-    for m, n in enumerate(event_tokens):
+    for m, n in enumerate(unit_tokens):
         total += n + 1
         if total > budget:
             return m
-    return len(event_tokens)
+    return len(unit_tokens)
 
 
-def _newest_candidates(events: list[str], budget: int) -> list[str]:
-    """Newest events, newest first, up to ``_BYTES_PER_TOKEN * budget`` bytes: older ones cannot fit."""
+def _newest_candidates(units: list[str], budget: int) -> list[str]:
+    """Newest units, newest first, up to ``_BYTES_PER_TOKEN * budget`` bytes: older ones cannot fit."""
     out, size = [], 0
-    for event in reversed(events):
-        out.append(event)
-        size += len(event.encode())
+    for unit in reversed(units):
+        out.append(unit)
+        size += len(unit.encode())
         if size > _BYTES_PER_TOKEN * budget:
             break
     return out
 
 
-def _fit_batch(batch: list[tuple[str, str, str]], counter: ChatTokenCounter, max_length: int) -> list[tuple[str, int]]:
-    """(input, events dropped) per sample: header kept, newest events kept while they fit."""
-    split = [prompting.split_input_blocks(r[0]) for r in batch]
-    heads = counter.chats(
-        [longest_chat("\n\n".join(h), ins, out) for (h, _), (_, ins, out) in zip(split, batch, strict=True)]
-    )
-    budgets = [max(0, max_length - n) for n in heads]
-    candidates = [_newest_candidates(events, b) for (_, events), b in zip(split, budgets, strict=True)]
-    counts = counter.texts([e for c in candidates for e in c])
+def _fit_batch(batch: list[BlockedInput], counter: TokenCounter, max_tokens: int) -> list[tuple[str, int]]:
+    """(input, units dropped) per sample: header kept, newest units kept while they fit."""
+    split = [item.units() for item in batch]
+    heads = counter.count_chats([item.chat(BLOCK_JOIN.join(h)) for item, (h, _) in zip(batch, split, strict=True)])
+    budgets = [max(0, max_tokens - n) for n in heads]
+    candidates = [_newest_candidates(units, b) for (_, units), b in zip(split, budgets, strict=True)]
+    counts = counter.count_texts([u for c in candidates for u in c])
     drops, pos = [], 0
-    for (_, events), cands, budget in zip(split, candidates, budgets, strict=True):
+    for (_, units), cands, budget in zip(split, candidates, budgets, strict=True):
         tokens, pos = counts[pos : pos + len(cands)], pos + len(cands)
         kept = _kept_from_newest(tokens, budget)
-        if kept == len(cands) < len(events):  # text denser than assumed: count every event
-            kept = _kept_from_newest(counter.texts(events[::-1]), budget)
-        drops.append(len(events) - kept)
-    texts = ["\n\n".join(h + e[d:]) for (h, e), d in zip(split, drops, strict=True)]
-    exact = counter.chats([longest_chat(t, ins, out) for t, (_, ins, out) in zip(texts, batch, strict=True)])
+        if kept == len(cands) < len(units):  # text denser than assumed: count every unit
+            kept = _kept_from_newest(counter.count_texts(units[::-1]), budget)
+        drops.append(len(units) - kept)
+    texts = [_join(h, u, d) for (h, u), d in zip(split, drops, strict=True)]
+    exact = counter.count_chats([item.chat(t) for item, t in zip(batch, texts, strict=True)])
     return [
-        (text, drop) if n <= max_length else _exact(*split[i], drop + 1, batch[i], counter, max_length)
+        (text, drop) if n <= max_tokens else _exact(*split[i], drop + 1, batch[i], counter, max_tokens)
         for i, (text, drop, n) in enumerate(zip(texts, drops, exact, strict=True))
     ]
 
 
-def _exact(header, events, drop, record, counter: ChatTokenCounter, max_length: int) -> tuple[str, int]:
-    """Drop one more event while the exact count is over budget (token counts of blocks rarely differ by one)."""
-    _, instruction, output = record
+def _exact(head, units, drop, item: BlockedInput, counter: TokenCounter, max_tokens: int) -> tuple[str, int]:
+    """Drop one more unit while the exact count is over budget (token counts of blocks rarely differ by one)."""
     while True:
-        text = "\n\n".join(header + events[drop:])
-        if drop >= len(events) or counter.chats([longest_chat(text, instruction, output)])[0] <= max_length:
+        text = _join(head, units, drop)
+        if drop >= len(units) or counter.count_chats([item.chat(text)])[0] <= max_tokens:
             return text, drop
         drop += 1
 
 
-def fit_inputs(rows: pl.DataFrame, counter: ChatTokenCounter, max_length: int) -> pl.DataFrame:
-    """Rows whose ``input`` drops whole oldest events until the longest chat form fits ``max_length`` tokens.
-
-    Adds ``events_dropped``. A sample whose header alone does not fit keeps only its header.
-    """
-    records = list(rows.select("input", "instruction", "output").iter_rows())
-    inputs = [r[0] for r in records]
-    dropped = [0] * len(records)
-    todo = [i for i, r in enumerate(records) if not _surely_fits(longest_chat(*r), max_length)]
-    for start in tqdm(range(0, len(todo), _BATCH), desc="fitting token budget", unit="batch"):
+def fit_blocks(
+    items: Sequence[BlockedInput], counter: TokenCounter, max_tokens: int, progress: bool = True
+) -> list[tuple[str, int]]:
+    """Per item: (``input`` text whose chat fits ``max_tokens``, events dropped). Items that fit are untouched;
+    an item whose header alone does not fit keeps only its header."""
+    out = [(BLOCK_JOIN.join([*i.header, *i.events]), 0) for i in items]
+    todo = [k for k, (text, _) in enumerate(out) if not _surely_fits(items[k].chat(text), max_tokens)]
+    batches = range(0, len(todo), _BATCH)
+    for start in tqdm(batches, desc="fitting token budget", unit="batch", disable=not progress or len(batches) < 2):
         chunk = todo[start : start + _BATCH]
-        for i, (text, k) in zip(chunk, _fit_batch([records[i] for i in chunk], counter, max_length), strict=True):
-            inputs[i], dropped[i] = text, k
-    out = rows.with_columns(
-        input=pl.Series(inputs, dtype=pl.String), events_dropped=pl.Series(dropped, dtype=pl.Int32)
-    )
-    logger.info("token budget %d: %d samples lost old events", max_length, sum(d > 0 for d in dropped))
+        for k, fitted in zip(chunk, _fit_batch([items[k] for k in chunk], counter, max_tokens), strict=True):
+            out[k] = fitted
     return out
+
+
+def fit_text(text: str, chat: Callable[[str], Chat], counter: TokenCounter, max_tokens: int) -> tuple[str, int]:
+    """``fit_blocks`` for one ``input`` given as text (evaluation)."""
+    header, events = blocks_of_text(text)
+    return fit_blocks([BlockedInput(header, events, chat)], counter, max_tokens, progress=False)[0]

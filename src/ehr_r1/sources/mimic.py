@@ -1,10 +1,9 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""MIMIC-IV reader: one lazy polars query per table, yielding canonical timeline rows (see ``ehr_r1.timeline``).
+"""MIMIC-IV reader: one lazy polars query per table, yielding rows of the event contract (``ehr_r1.events``).
 
 Works on v2.2 and v3.1 layouts, ``.csv`` or ``.csv.gz``, with modules hosp (required), icu, ed (MIMIC-IV-ED) and
 note (MIMIC-IV-Note) each optional: ``<root>/<module>/<table>.csv[.gz]``. Dictionary tables resolve codes to names.
-Values are kept as the reference prints them (spec §4.1): missing raw values → ``nan``, failed lookups → ``None``,
-float columns printed as floats.
+``MimicSource`` is the ``EventSource`` the timeline builder reads.
 """
 
 import logging
@@ -14,30 +13,15 @@ from pathlib import Path
 import polars as pl
 
 from ehr_r1.errors import InputError
+from ehr_r1.events import EVENT_TYPE, FLOAT, encode_cells
 from ehr_r1.sources import mappings
-from ehr_r1.sources.tables import DICTIONARIES, MODULES, SOURCE_RANK, TABLE_RANK, TABLES, TableSpec
+from ehr_r1.sources.tables import DICTIONARIES, MODULES, SOURCE_RANK, TABLE_BY_NAME, TABLE_RANK, TABLES, TableSpec
 
 
 logger = logging.getLogger(__name__)
 DATETIME_FORMAT, DATE_FORMAT = "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"
-CELL_SEP = "\x1f"  # joins the rendered values of one row (ASCII unit separator)
 REQUIRED_TABLES = ("patients", "admissions")
 ED_TIME_TABLES = {"triage": "intime", "diagnosis": "outtime"}  # spec §2.3: triage = intime + 1 s, diagnosis = outtime
-ROW_COLUMNS = {
-    "subject_id": pl.Int64,
-    "hadm_id": pl.Int64,
-    "stay_id": pl.Int64,
-    "table": pl.String,
-    "source_rank": pl.Int8,
-    "table_rank": pl.Int16,
-    "tie": pl.Int64,
-    "row_nr": pl.Int64,
-    "time": pl.Datetime("us"),
-    "start": pl.Datetime("us"),
-    "aux_time": pl.Datetime("us"),
-    "cells": pl.String,
-    "multi": pl.List(pl.String),
-}
 
 
 @dataclass
@@ -220,12 +204,10 @@ def _python_list_repr(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_null()).then(pl.lit("None")).otherwise(pl.lit("[") + quoted.list.join(", ") + pl.lit("]"))
 
 
-def _value_expr(spec: TableSpec, key_column: str) -> pl.Expr:
-    if key_column in ("item_name", "diagnoses", "procedures", "ccs", "atc"):
-        return pl.col(key_column).cast(pl.String).fill_null("None")
-    if key_column in spec.float_columns:
-        return pl.col(key_column).cast(pl.Float64).cast(pl.String).fill_null("nan")
-    return pl.col(key_column).cast(pl.String).fill_null("nan")
+def float_columns(spec: TableSpec) -> tuple[str, ...]:
+    """Source columns of the info keys that the contract prints as floats (they must parse as numbers)."""
+    kinds = {k.name: k.kind for k in EVENT_TYPE[spec.name].keys}
+    return tuple(c for k, c in spec.keys if kinds[k] == FLOAT)
 
 
 def _time_expr(spec: TableSpec, col: str | None) -> pl.Expr:
@@ -257,7 +239,7 @@ def _tie_expr(spec: TableSpec) -> pl.Expr:
 def table_rows(
     layout: MimicLayout, spec: TableSpec, lookups: LookupTables, subjects: pl.DataFrame | None = None
 ) -> pl.LazyFrame:
-    """Canonical timeline rows of one table (columns ``ROW_COLUMNS``), lazily; only ``subjects`` if given."""
+    """Contract rows of one table (``ROW_SCHEMA``), lazily; only ``subjects`` if given."""
     path = layout.files[spec.name]
     derived_time = ED_TIME_TABLES.get(spec.name)
     columns = tuple(c for c in spec.raw_columns if c != derived_time)
@@ -270,8 +252,7 @@ def table_rows(
     time = _time_expr(spec, spec.time)
     start = _time_expr(spec, spec.stamp) if spec.stamp else time
     multi = pl.col("exam_names") if spec.name == "radiology" else pl.lit(None, pl.List(pl.String))
-    values = [_value_expr(spec, c) for _, c in spec.keys]
-    cells = pl.concat_str(values, separator=CELL_SEP) if values else pl.lit("")
+    cells = encode_cells(spec.name, {k: pl.col(c) for k, c in spec.keys})
     return lf.select(
         subject_id=pl.col("subject_id").cast(pl.Int64),
         hadm_id=hadm,
@@ -297,7 +278,7 @@ def diagnose(layout: MimicLayout, spec: TableSpec, err: Exception) -> InputError
     except Exception as read_err:  # noqa: BLE001 - truncated gzip raises OSError, bad CSV a PolarsError
         return InputError(path, f"corrupt or truncated file: {_first_line(read_err)}")
     checks = [(c, _parse_time(c, c in spec.date_columns)) for c in (spec.time, spec.stamp, spec.aux_time) if c]
-    checks += [(c, pl.col(c).cast(pl.Float64)) for c in spec.float_columns if c in spec.raw_columns]
+    checks += [(c, pl.col(c).cast(pl.Float64)) for c in float_columns(spec) if c in spec.raw_columns]
     checks += [(c, pl.col(c).cast(pl.Int64)) for c in ("subject_id", "hadm_id", "stay_id") if c in spec.raw_columns]
     for col, expr in checks:
         if col == ED_TIME_TABLES.get(spec.name):
@@ -307,3 +288,47 @@ def diagnose(layout: MimicLayout, spec: TableSpec, err: Exception) -> InputError
         except pl.exceptions.PolarsError as col_err:
             return InputError(path, f"unparseable value: {_first_line(col_err)}", column=col)
     return InputError(path, f"cannot read table: {_first_line(err)}")
+
+
+class MimicSource:
+    """A MIMIC-IV folder as an ``ehr_r1.events.EventSource``.
+
+    Args:
+        root: MIMIC-IV root with ``hosp/`` (required), ``icu/``, ``ed/``, ``note/``.
+        atc_map: ethos folder or ``d_atc_prescriptions.csv`` for NDC → ATC (ATC tasks need it).
+        atc_level: ATC level of the class names taken from ethos tables.
+    """
+
+    def __init__(self, root: str | Path, atc_map: str | Path | None = None, atc_level: int = 4):
+        self.layout = discover(root)
+        self.lookups = LookupTables(self.layout, atc_map, atc_level)
+
+    @property
+    def input_files(self) -> dict[str, Path]:
+        return self.layout.files
+
+    @property
+    def missing_modules(self) -> list[str]:
+        return self.layout.missing_modules
+
+    @property
+    def synthetic_record(self) -> Path:
+        """Where ``ehr-r1 synth-mimic`` records the files it wrote."""
+        return self.layout.root / "synthetic_mimic.json"
+
+    def subject_ids(self) -> pl.Series:
+        return patient_ids(self.layout)
+
+    def input_bytes(self) -> tuple[int, bool]:
+        """Total size of the event files and whether they are gzip-compressed."""
+        files = self.layout.files.values()
+        return sum(p.stat().st_size for p in files), any(str(p).endswith(".gz") for p in files)
+
+    def event_types(self) -> list[str]:
+        return [t.name for t in self.layout.event_tables]
+
+    def rows(self, event_type: str, subjects: pl.DataFrame | None = None) -> pl.LazyFrame:
+        return table_rows(self.layout, TABLE_BY_NAME[event_type], self.lookups, subjects)
+
+    def explain(self, event_type: str, err: Exception) -> Exception:
+        return diagnose(self.layout, TABLE_BY_NAME[event_type], err)

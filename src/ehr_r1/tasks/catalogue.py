@@ -1,12 +1,17 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
 """The task catalogue: 26 decision-making tasks + ``next_event`` (spec §1.3) and 18 risk tasks (spec §1.4).
 
-Each task is a declarative spec; ``ehr_r1.tasks.index`` turns specs into a sample index.
+Each task is a declarative spec; risk tasks name their label rule in ``ehr_r1.tasks.risk_rules.RISK_RULES``;
+``ehr_r1.tasks.index`` turns specs into a sample index. Adding a task is one entry here (``register_task`` for
+tasks defined elsewhere) and, for a new kind of risk outcome, one rule. ``docs/tasks.md`` lists them all.
 """
 
 from dataclasses import dataclass
+from typing import ClassVar
 
+from ehr_r1.events import EVENT_TYPE
 from ehr_r1.prompting import DECISION_MAKING, RISK_PREDICTION
+from ehr_r1.tasks.risk_rules import RISK_RULES
 
 
 INSTRUCTION_PREFIX = "Given the sequence of events that have occurred in a hospital, please "
@@ -20,12 +25,12 @@ class DecisionTask:
     Args:
         name (`str`): task id, e.g. ``labevents``.
         table (`str`): table of the target event.
-        target_key (`str`): rendered key whose values are the labels (``multi``: radiology exam list; ``table``:
+        target_key (`str`): info key whose values are the labels (``multi``: radiology exam list; ``table``:
             the event type for ``next_event``; ``careunit|eventtype``: transfers' special case).
         subject (`str`): the ``<X>`` of the instruction.
-        bid_events (`tuple[str, ...]`): tables hidden from the context to prevent label leakage.
-        metric (`str`): the reference's metric label (all set tasks are scored by set F1).
-        weighted (`bool`): sample with inverse label-frequency weights (spec §3.2).
+        bid_events (`tuple[str, ...]`): event types hidden from the context to prevent label leakage.
+        metric (`str`): the reference's metric name, written to ``task_info["metric"]`` so its scorer can read our
+            files (its ``em`` is set precision / recall / F1; every decision-making task is scored by set F1 here).
         max_labels (`int | None`): keep only targets with fewer labels (chartevents: 10).
         admission_in_window (`bool`): keep only samples whose admission event is inside the window (procedures and
             diagnoses tasks, spec §3.2).
@@ -37,10 +42,14 @@ class DecisionTask:
     subject: str
     bid_events: tuple[str, ...] = ()
     metric: str = "em"
-    weighted: bool = False
     max_labels: int | None = None
     admission_in_window: bool = False
-    task_type: str = DECISION_MAKING
+    task_type: ClassVar[str] = DECISION_MAKING
+
+    def __post_init__(self):
+        special = ("multi", "table", "careunit|eventtype")
+        if self.table != "*" and self.target_key not in special + EVENT_TYPE[self.table].key_names:
+            raise ValueError(f"task {self.name!r}: {self.table} has no info key {self.target_key!r}")
 
     @property
     def instruction(self) -> str:
@@ -53,20 +62,29 @@ class RiskTask:
 
     Args:
         name (`str`): task id, e.g. ``ICU_Mortality_7day``.
-        anchor (`str`): table of the anchor event (``admissions``, ``icustays``, ``edstays``, ``discharge``).
+        rule (`str`): name of the label rule in ``ehr_r1.tasks.risk_rules.RISK_RULES`` (it fixes the anchor).
         outcome (`str`): the clause after "predict whether the patient will".
-        label (`str`): name of the label rule in ``ehr_r1.tasks.index.RISK_RULES``.
-        hours (`float`): the rule's threshold in hours.
+        hours (`float | None`): the rule's threshold in hours (required by rules that use one, refused otherwise).
     """
 
     name: str
-    anchor: str
+    rule: str
     outcome: str
-    label: str
-    hours: float = 0.0
-    metric: str = "auroc"
-    task_type: str = RISK_PREDICTION
-    bid_events: tuple[str, ...] = ()
+    hours: float | None = None
+    metric: ClassVar[str] = "auroc"
+    task_type: ClassVar[str] = RISK_PREDICTION
+    bid_events: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self):
+        if self.rule not in RISK_RULES:
+            raise ValueError(f"task {self.name!r}: unknown risk rule {self.rule!r}; known: {sorted(RISK_RULES)}")
+        if RISK_RULES[self.rule].uses_hours != (self.hours is not None):
+            need = "needs" if RISK_RULES[self.rule].uses_hours else "takes no"
+            raise ValueError(f"task {self.name!r}: rule {self.rule!r} {need} hours")
+
+    @property
+    def anchor(self) -> str:
+        return RISK_RULES[self.rule].anchor
 
     @property
     def instruction(self) -> str:
@@ -81,7 +99,7 @@ _DIAG_BID = ("discharge",)
 DECISION_TASKS: tuple[DecisionTask, ...] = (
     DecisionTask("admissions", "admissions", "admission_type", "Admissions"),
     DecisionTask("omr", "omr", "result_name", "Online Medical Record"),
-    DecisionTask("emar", "emar", "medication", "Electronic Medicine Administration Record", weighted=True),
+    DecisionTask("emar", "emar", "medication", "Electronic Medicine Administration Record"),
     DecisionTask("poe", "poe", "order_type", "Provider Order Entry"),
     DecisionTask(
         "procedures_icd",
@@ -136,66 +154,36 @@ DECISION_TASKS: tuple[DecisionTask, ...] = (
     DecisionTask(
         "diagnosis_ccs", "diagnosis", "CCS Type", "ED Diagnoses on Clinical Classifications Software Item", _DIAG_BID
     ),
-    DecisionTask("chartevents", "chartevents", "item_name", "Chart Events", weighted=True, max_labels=9),
+    DecisionTask("chartevents", "chartevents", "item_name", "Chart Events", max_labels=9),
     DecisionTask("ingredientevents", "ingredientevents", "item_name", "Ingredient Events"),
     DecisionTask("datetimeevents", "datetimeevents", "item_name", "Datetime Events"),
     DecisionTask("procedureevents", "procedureevents", "item_name", "Procedure Events"),
     DecisionTask("inputevents", "inputevents", "item_name", "Input Events"),
     DecisionTask("outputevents", "outputevents", "item_name", "Output Events"),
 )
-NEXT_EVENT = DecisionTask("next_event", "*", "table", "next event", metric="acc", weighted=True)
+NEXT_EVENT = DecisionTask("next_event", "*", "table", "next event", metric="acc")
 
 RISK_TASKS: tuple[RiskTask, ...] = (
-    RiskTask(
-        "ED_Hospitalization", "edstays", "be admitted to the hospital after this ED visit.", "ed_hospitalization"
-    ),
-    RiskTask(
-        "ED_Inpatient_Mortality", "edstays", "die during the hospital stay following this ED visit.", "ed_mortality"
-    ),
-    RiskTask(
-        "ED_ICU_Tranfer_12hour",
-        "edstays",
-        "be transferred to the ICU within 12 hours after leaving the ED.",
-        "ed_icu",
-        12,
-    ),
-    RiskTask(
-        "ED_Reattendance_3day",
-        "edstays",
-        "return to the ED within 3 days after leaving the ED.",
-        "ed_reattendance",
-        72,
-    ),
+    RiskTask("ED_Hospitalization", "ed_hospitalization", "be admitted to the hospital after this ED visit."),
+    RiskTask("ED_Inpatient_Mortality", "ed_mortality", "die during the hospital stay following this ED visit."),
+    RiskTask("ED_ICU_Tranfer_12hour", "ed_icu", "be transferred to the ICU within 12 hours after leaving the ED.", 12),
+    RiskTask("ED_Reattendance_3day", "ed_reattendance", "return to the ED within 3 days after leaving the ED.", 72),
     RiskTask(
         "ED_Critical_Outcomes",
-        "edstays",
-        "have a critical outcome (ICU transfer within 12 hours or inpatient death) after this ED visit.",
         "ed_critical",
+        "have a critical outcome (ICU transfer within 12 hours or inpatient death) after this ED visit.",
         12,
     ),
-    RiskTask("LengthOfStay_3day", "admissions", "stay in the hospital for more than 3 days.", "los", 72),
-    RiskTask("LengthOfStay_7day", "admissions", "stay in the hospital for more than 7 days.", "los", 168),
-    RiskTask("Inpatient_Mortality", "admissions", "die during this hospital stay.", "inpatient_mortality"),
-    *(
-        RiskTask(f"ICU_Mortality_{n}day", "icustays", f"die within {n} day.", "icu_mortality", 24 * n)
-        for n in (1, 2, 3, 7, 14)
-    ),
-    RiskTask("ICU_Stay_7day", "icustays", "stay in the ICU for 7 days or more.", "icu_stay", 168),
-    RiskTask("ICU_Stay_14day", "icustays", "stay in the ICU for 14 days or more.", "icu_stay", 336),
-    RiskTask("ICU_Readmission", "icustays", "be readmitted to the ICU during this hospital stay.", "icu_readmission"),
+    RiskTask("LengthOfStay_3day", "los", "stay in the hospital for more than 3 days.", 72),
+    RiskTask("LengthOfStay_7day", "los", "stay in the hospital for more than 7 days.", 168),
+    RiskTask("Inpatient_Mortality", "inpatient_mortality", "die during this hospital stay."),
+    *(RiskTask(f"ICU_Mortality_{n}day", "icu_mortality", f"die within {n} day.", 24 * n) for n in (1, 2, 3, 7, 14)),
+    RiskTask("ICU_Stay_7day", "icu_stay", "stay in the ICU for 7 days or more.", 168),
+    RiskTask("ICU_Stay_14day", "icu_stay", "stay in the ICU for 14 days or more.", 336),
+    RiskTask("ICU_Readmission", "icu_readmission", "be readmitted to the ICU during this hospital stay."),
+    RiskTask("Readmission_30day", "readmission", "be readmitted to the hospital within 30 days after discharge.", 720),
     RiskTask(
-        "Readmission_30day",
-        "discharge",
-        "be readmitted to the hospital within 30 days after discharge.",
-        "readmission",
-        720,
-    ),
-    RiskTask(
-        "Readmission_60day",
-        "discharge",
-        "be readmitted to the hospital within 60 days after discharge.",
-        "readmission",
-        1440,
+        "Readmission_60day", "readmission", "be readmitted to the hospital within 60 days after discharge.", 1440
     ),
 )
 ALL_TASKS = {t.name: t for t in (*DECISION_TASKS, NEXT_EVENT, *RISK_TASKS)}
@@ -206,3 +194,10 @@ def get_task(name: str) -> DecisionTask | RiskTask:
     if name not in ALL_TASKS:
         raise KeyError(f"unknown task {name!r}; known: {', '.join(ALL_TASKS)}")
     return ALL_TASKS[name]
+
+
+def register_task(task: DecisionTask | RiskTask) -> None:
+    """Add a task to the catalogue (builds then index, sample, render and write it like any other)."""
+    if task.name in ALL_TASKS:
+        raise ValueError(f"task {task.name!r} exists already")
+    ALL_TASKS[task.name] = task

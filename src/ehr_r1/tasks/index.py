@@ -7,13 +7,16 @@ Index columns (``INDEX_SCHEMA``): subject_id, hadm_id, task, target_idx, begin, 
 admissions_id, last_discharge_id, labels.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from ehr_r1.sources.tables import TABLE_BY_NAME
-from ehr_r1.tasks.catalogue import DECISION_TASKS, NEXT_EVENT, RISK_TASKS, DecisionTask, RiskTask
-from ehr_r1.timeline import cell, events_of
+from ehr_r1.errors import EhrR1Error
+from ehr_r1.events import EVENT_TYPE, value
+from ehr_r1.prompting import NO, YES
+from ehr_r1.tasks.catalogue import ALL_TASKS, DecisionTask, RiskTask
+from ehr_r1.tasks.risk_rules import AFTER_ANCHOR, ANCHOR_WINDOWS, BEFORE_ANCHOR, RISK_RULES, UNTIL_AUX_TIME
+from ehr_r1.timeline import events_of
 
 
 DAY_S = 86_400
@@ -29,22 +32,27 @@ INDEX_SCHEMA = {
     "last_discharge_id": pl.Int32,
     "labels": pl.List(pl.String),
 }
-_MISSING = ("", "nan", "None")
 
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """Context filters of the sample index.
+    """Context filters of the sample index."""
 
-    Args:
-        window_hours (`float`): context window before a decision target, or after a risk anchor (spec §3.1).
-        min_context_events (`int`): keep contexts with more events than this (reference: 10).
-        max_context_events (`int`): keep contexts with fewer events than this (reference: 100).
-    """
+    window_hours: float = field(
+        default=24.0, metadata={"help": "Context window before a decision target, or after a risk anchor (hours)."}
+    )
+    min_context_events: int = field(
+        default=10, metadata={"help": "Keep contexts with more events than this (reference: 10)."}
+    )
+    max_context_events: int = field(
+        default=100, metadata={"help": "Keep contexts with fewer events than this (reference: 100)."}
+    )
 
-    window_hours: float = 24.0
-    min_context_events: int = 10
-    max_context_events: int = 100
+    def __post_init__(self):
+        if self.window_hours <= 0:
+            raise EhrR1Error(f"--window-hours must be > 0, got {self.window_hours}")
+        if not 0 <= self.min_context_events < self.max_context_events:
+            raise EhrR1Error("--min-context-events must be >= 0 and below --max-context-events")
 
 
 def _key(seconds: pl.Expr, idx: pl.Expr) -> pl.Expr:
@@ -127,22 +135,22 @@ def _labels_expr(task: DecisionTask) -> pl.Expr:
         return pl.col("table")
     if task.target_key == "multi":
         return pl.col("multi")
-    keys = TABLE_BY_NAME[task.table].display_keys
+    event_type = EVENT_TYPE[task.table]
     if task.target_key == "careunit|eventtype":
-        careunit, eventtype = cell(keys.index("careunit")), cell(keys.index("eventtype"))
-        return pl.when(careunit.is_in(_MISSING)).then(eventtype).otherwise(careunit)
-    return cell(keys.index(task.target_key))
+        careunit, eventtype = value(event_type.position("careunit")), value(event_type.position("eventtype"))
+        return pl.when(careunit.is_null()).then(eventtype).otherwise(careunit)
+    return value(event_type.position(task.target_key))
 
 
 def target_labels(rows: pl.DataFrame, task: DecisionTask) -> pl.DataFrame:
-    """(subject_id, target_idx, labels): the sorted distinct non-missing label strings of each target event.
+    """(subject_id, target_idx, labels): the sorted distinct non-missing, non-blank labels of each target event.
 
     ``rows`` are the timeline rows of the task's table (for ``next_event``: one row per event, with ``table``).
     """
     rows = rows.select("subject_id", target_idx="event_idx", label=_labels_expr(task))
     if task.target_key == "multi":
         rows = rows.explode("label")
-    rows = rows.filter(pl.col("label").is_not_null(), ~pl.col("label").str.strip_chars().is_in(_MISSING))
+    rows = rows.filter(pl.col("label").is_not_null(), pl.col("label").str.strip_chars() != "")
     return rows.group_by("subject_id", "target_idx").agg(labels=pl.col("label").unique().sort())
 
 
@@ -185,7 +193,8 @@ def _finish(frames: list[pl.DataFrame], cfg: IndexConfig) -> pl.DataFrame:
     out = pl.concat([f.select(list(INDEX_SCHEMA)).cast(INDEX_SCHEMA) for f in frames])
     n = pl.col("end") - pl.col("begin")
     out = out.filter(n > cfg.min_context_events, n < cfg.max_context_events)
-    admission_rule = pl.col("task").is_in([t.name for t in DECISION_TASKS if t.admission_in_window])
+    in_window = [t.name for t in ALL_TASKS.values() if getattr(t, "admission_in_window", False)]
+    admission_rule = pl.col("task").is_in(in_window)
     keep = ~admission_rule | pl.col("admissions_id").is_null() | (pl.col("admissions_id") > pl.col("begin"))
     return out.filter(keep).sort("subject_id", "target_idx", "task")
 
@@ -209,28 +218,32 @@ def _first_after(anchors: pl.DataFrame, events: pl.DataFrame, table: str, by: li
     return joined.drop("probe", "k")
 
 
-def _hours(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    return (a - b).dt.total_seconds() / 3600
+def _anchor_windows(events: pl.DataFrame, cfg: IndexConfig) -> dict[str, pl.DataFrame]:
+    """Per anchor type: anchor events with their context ``begin`` / ``end`` (``risk_rules.ANCHOR_WINDOWS``)."""
+    w = int(cfg.window_hours * 3600)
+    out = {}
+    for anchor, window in ANCHOR_WINDOWS.items():
+        a = events.filter(pl.col("table") == anchor).with_columns(target_idx="event_idx")
+        if window == AFTER_ANCHOR:
+            out[anchor] = window_last(a.with_columns(begin="event_idx"), events, pl.col("sec") + w - 1, ["hadm_key"])
+        elif window == UNTIL_AUX_TIME:
+            out[anchor] = window_last(
+                a.with_columns(begin="event_idx"), events, pl.col("aux_time").dt.epoch("s") - 1, []
+            )
+        elif window == BEFORE_ANCHOR:
+            out[anchor] = window_begin(a.with_columns(end=pl.col("event_idx") + 1), events, cfg.window_hours)
+        else:
+            raise ValueError(f"anchor {anchor!r}: unknown window {window!r}")
+    return out
 
 
 def risk_anchor_frames(events: pl.DataFrame, cfg: IndexConfig) -> dict[str, pl.DataFrame]:
-    """Per anchor table: anchors with context ``begin``/``end`` and the times every risk rule needs."""
+    """Per anchor type: anchors with context ``begin``/``end`` and the facts every risk rule reads."""
     dod = events.filter(pl.col("event_idx") == 0).select("subject_id", dod="aux_time")
     last_of_hadm = events.group_by("subject_id", "hadm_key").agg(hadm_last=pl.col("t").max())
-    w = int(cfg.window_hours * 3600)
-    out = {}
-    for anchor in ("admissions", "icustays"):
-        a = events.filter(pl.col("table") == anchor).with_columns(target_idx="event_idx", begin="event_idx")
-        a = window_last(a, events, pl.col("sec") + w - 1, ["hadm_key"])
-        out[anchor] = a
-    ed = events.filter(pl.col("table") == "edstays").with_columns(target_idx="event_idx", begin="event_idx")
-    out["edstays"] = window_last(ed, events, pl.col("aux_time").dt.epoch("s") - 1, [])
-    dc = events.filter(pl.col("table") == "discharge").with_columns(
-        target_idx="event_idx", end=pl.col("event_idx") + 1
-    )
-    out["discharge"] = window_begin(dc, events, cfg.window_hours)
     ctx_last = events.select("subject_id", last_idx="event_idx", ctx_last_t="t")
-    for anchor, frame in out.items():
+    out = {}
+    for anchor, frame in _anchor_windows(events, cfg).items():
         frame = frame.filter(pl.col("end").is_not_null(), pl.col("begin").is_not_null())
         frame = frame.with_columns(last_idx=pl.col("end") - 1).join(
             ctx_last, on=["subject_id", "last_idx"], how="left"
@@ -247,33 +260,6 @@ def risk_anchor_frames(events: pl.DataFrame, cfg: IndexConfig) -> dict[str, pl.D
     return out
 
 
-def _risk_label(task: RiskTask) -> tuple[pl.Expr, pl.Expr]:
-    """(label, keep) expressions of one risk rule over an anchor frame."""
-    h, keep = task.hours, pl.lit(True)
-    ed_mortality = (
-        pl.col("dod").is_not_null() & (pl.col("hadm_id").is_not_null()) & (pl.col("hadm_last") >= pl.col("dod"))
-    )
-    ed_icu = pl.col("icu_t").is_not_null() & (_hours(pl.col("icu_t"), pl.col("aux_time")) < 12)
-    rules = {
-        "ed_hospitalization": pl.col("admit_t").is_not_null() & pl.col("hadm_id").is_not_null(),
-        "ed_mortality": ed_mortality,
-        "ed_icu": ed_icu,
-        "ed_reattendance": pl.col("next_ed").is_not_null() & (_hours(pl.col("next_ed"), pl.col("aux_time")) < h),
-        "ed_critical": ed_icu | ed_mortality,
-        "los": _hours(pl.col("aux_time"), pl.col("t")) > h,
-        "inpatient_mortality": pl.col("dod").is_not_null() & (pl.col("aux_time") >= pl.col("dod")),
-        "icu_mortality": pl.col("dod").is_not_null() & (_hours(pl.col("dod"), pl.col("ctx_last_t")) < h),
-        "icu_stay": _hours(pl.col("aux_time"), pl.col("t")) >= h,
-        "icu_readmission": pl.col("next_icu").is_not_null(),
-        "readmission": pl.col("next_admit").is_not_null() & (_hours(pl.col("next_admit"), pl.col("t")) < h),
-    }
-    if task.label == "los":
-        keep = pl.col("aux_time") > pl.col("ctx_last_t")  # generated only if discharge is after the context
-    if task.label in ("los", "inpatient_mortality", "icu_stay"):
-        keep = keep & pl.col("aux_time").is_not_null()
-    return rules[task.label].fill_null(False), keep.fill_null(False)
-
-
 def risk_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
     """Risk samples of ``tasks`` (RiskTask) in one shard; labels are ``["yes"]`` or ``["no"]``."""
     if not tasks:
@@ -281,13 +267,13 @@ def risk_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
     anchors = {a: add_admission_and_history(f, events) for a, f in risk_anchor_frames(events, cfg).items()}
     frames = []
     for task in tasks:
-        label, keep = _risk_label(task)
+        label, keep = RISK_RULES[task.rule].expressions(task.hours)
         frame = (
             anchors[task.anchor]
             .filter(keep)
             .with_columns(
                 task=pl.lit(task.name),
-                labels=pl.concat_list(pl.when(label).then(pl.lit("yes")).otherwise(pl.lit("no"))),
+                labels=pl.concat_list(pl.when(label).then(pl.lit(YES)).otherwise(pl.lit(NO))),
             )
         )
         frames.append(frame)
@@ -296,7 +282,7 @@ def risk_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
 
 def build_index(timeline: pl.DataFrame, cfg: IndexConfig = IndexConfig(), tasks=None) -> pl.DataFrame:
     """The full sample index of one timeline shard, for ``tasks`` (default: every task)."""
-    tasks = tasks or (*DECISION_TASKS, NEXT_EVENT, *RISK_TASKS)
+    tasks = tasks or tuple(ALL_TASKS.values())
     events = event_frame(timeline)
     dm = decision_index(timeline, events, [t for t in tasks if isinstance(t, DecisionTask)], cfg)
     risk = risk_index(events, [t for t in tasks if isinstance(t, RiskTask)], cfg)
