@@ -1,9 +1,11 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
 """The ``ehr-r1`` console command.
 
-Each subcommand lives in ``ehr_r1.commands.<module>`` and exposes ``HELP``, ``add_arguments(parser)`` and
-``run(args) -> int``. Modules are imported only when their subcommand runs, so ``ehr-r1 --help`` stays fast and the data
-commands never import torch.
+Each subcommand lives in ``ehr_r1.commands.<module>`` and exposes ``HELP``, ``CONFIG`` (its options as a dataclass, or a
+``{command name: dataclass}`` dict for a module serving several commands) and ``run(config) -> int``; the options,
+``--config FILE.yaml`` included, are generated from the dataclass by :mod:`ehr_r1.cli_args`. Modules that still expose
+``add_arguments(parser[, name])`` and ``run(args)`` are served as before. A module is imported only when its subcommand
+runs, so ``ehr-r1 --help`` stays fast and the data commands never import torch.
 """
 
 import argparse
@@ -12,6 +14,7 @@ import logging
 import sys
 
 from ehr_r1 import __version__
+from ehr_r1.cli_args import add_dataclass_arguments, parse_config
 from ehr_r1.errors import EhrR1Error
 
 
@@ -26,6 +29,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def config_class(module, name: str) -> type | None:
+    """The options dataclass of command ``name`` served by ``module`` (``None`` for an ``add_arguments`` module)."""
+    config = getattr(module, "CONFIG", None)
+    return config[name] if isinstance(config, dict) else config
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ehr-r1", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"ehr-r1 {__version__}")
@@ -35,14 +44,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         if name == wanted:  # only the chosen command's module is imported
-            mod = importlib.import_module(module)
-            mod.add_arguments(p, name) if _takes_name(mod) else mod.add_arguments(p)
-            p.set_defaults(_run=mod.run)
+            _add_command(p, importlib.import_module(module), name)
     return parser
 
 
-def _takes_name(mod) -> bool:
-    return mod.add_arguments.__code__.co_argcount >= 2
+def _add_command(parser: argparse.ArgumentParser, mod, name: str) -> None:
+    cls = config_class(mod, name)
+    if cls is None:  # an add_arguments(parser[, name]) / run(args) module
+        mod.add_arguments(parser, name) if mod.add_arguments.__code__.co_argcount >= 2 else mod.add_arguments(parser)
+        parser.set_defaults(_run=mod.run)
+        return
+    add_dataclass_arguments(parser, cls)
+    parser.epilog = getattr(mod, "EPILOG", None)
+    parser.set_defaults(_run=mod.run, _config_class=cls)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     try:
-        return int(args._run(args) or 0)
+        cls = getattr(args, "_config_class", None)
+        return int(args._run(parse_config(cls, args) if cls else args) or 0)
     except EhrR1Error as err:
         print(f"error: {err}", file=sys.stderr)  # noqa: T201
         return 2

@@ -9,6 +9,7 @@ of the Qwen3 template (``enable_thinking`` switch, ``{% generation %}`` markers 
 """
 
 import logging
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -33,6 +34,23 @@ EOS_TOKEN, PAD_TOKEN = "<|im_end|>", "<|endoftext|>"
 TINY_SHAPE = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                   num_key_value_heads=2, head_dim=16)  # fmt: skip
 MAX_POSITIONS = 40960  # Qwen3's max_position_embeddings
+
+
+@dataclass
+class TinyModelConfig:
+    """Options of ``ehr-r1 tiny-model``.
+
+    Args:
+        output (`str`): folder to write (replaced atomically if it exists).
+        seed (`int`, defaults to 0): torch seed of the random initialisation.
+    """
+
+    output: str = field(metadata={"help": "Folder to write (replaced if it exists)."})
+    seed: int = field(default=0, metadata={"help": "Seed of the random initialisation."})
+
+    def __post_init__(self):
+        if self.seed < 0:
+            raise EhrR1Error(f"--seed must be >= 0, got {self.seed}")
 
 
 def qwen_tiktoken_file() -> Path:

@@ -7,79 +7,85 @@ Example::
     ehr-r1 synth-mimic --output /tmp/big --patients 20000 --density 2 --compression none   # a scale benchmark input
 """
 
-import argparse
 import logging
 import time
+from dataclasses import dataclass, field
 
 from ehr_r1.errors import EhrR1Error
+from ehr_r1.synth.config import CHUNK_PATIENTS, SynthConfig
 
 
 HELP = "Write a synthetic MIMIC-IV folder (hosp, icu, ed, note)."
+EPILOG = (
+    f"Patients are generated in chunks of {CHUNK_PATIENTS:,} with independent random streams: a larger run with "
+    "the same seed starts with exactly the patients of a smaller one. Every value is synthetic."
+)
 logger = logging.getLogger(__name__)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ehr_r1.synth.mimic import CHUNK_PATIENTS, MAX_PATIENTS, MODULES
+@dataclass
+class SynthMimicConfig:
+    """Options of ``ehr-r1 synth-mimic``: what to generate (`SynthConfig`) and how to write it.
 
-    parser.add_argument(
-        "--output", "--out", "-o", dest="out", required=True, help="Folder to create (hosp/, icu/, ed/, note/ inside)."
+    Args:
+        output (`str`): folder to create (``hosp/``, ``icu/``, ``ed/``, ``note/`` inside).
+        synth (`SynthConfig`): patients, seed, density and modules.
+        compression (`str`, defaults to `"gzip"`): ``gzip`` (``<table>.csv.gz``) or ``none`` (``<table>.csv``).
+        compresslevel (`int`, defaults to 1): gzip level 1-9.
+        workers (`int | None`): threads for CSV formatting and compression (default: up to 8, one per CPU).
+        overwrite (`bool`): replace ``output`` if it exists.
+    """
+
+    output: str = field(
+        metadata={"help": "Folder to create (hosp/, icu/, ed/, note/ inside).", "aliases": ["--out", "-o"]}
     )
-    parser.add_argument(
-        "--patients", type=int, default=100, help=f"Number of patients, 1 to {MAX_PATIENTS:,} (default: 100)."
-    )
-    parser.add_argument("--seed", type=int, default=0, help="Random seed; the same arguments give the same bytes.")
-    parser.add_argument(
-        "--density",
-        type=float,
-        default=1.0,
-        help="Multiplies the rate of repeated events (labs, vitals, medications, orders...); default 1.0, about 300 "
-        "lab rows per patient and 180 chartevents rows per ICU day.",
-    )
-    parser.add_argument(
-        "--modules",
-        default=",".join(MODULES),
-        help=f"Comma-separated modules to write (default: {','.join(MODULES)}).",
-    )
-    parser.add_argument(
-        "--compression",
-        choices=("gzip", "none"),
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    compression: str = field(
         default="gzip",
-        help="gzip: <table>.csv.gz as PhysioNet ships them (default); none: plain <table>.csv, much faster.",
+        metadata={
+            "help": "gzip: <table>.csv.gz as PhysioNet ships them; none: plain <table>.csv, much faster.",
+            "choices": ("gzip", "none"),
+        },
     )
-    parser.add_argument("--compresslevel", type=int, default=1, help="gzip level 1-9 (default 1, the fastest).")
-    parser.add_argument("--workers", type=int, default=None, help="Threads for CSV formatting and compression.")
-    parser.add_argument("--overwrite", action="store_true", help="Replace --out if it exists.")
-    parser.epilog = (
-        f"Patients are generated in chunks of {CHUNK_PATIENTS:,} with independent random streams: a larger run with "
-        "the same seed starts with exactly the patients of a smaller one. Every value is synthetic."
+    compresslevel: int = field(default=1, metadata={"help": "gzip level 1-9 (1 is the fastest)."})
+    workers: int | None = field(
+        default=None, metadata={"help": "Threads for CSV formatting and compression (default: up to 8)."}
     )
+    overwrite: bool = field(default=False, metadata={"help": "Replace --output if it exists."})
+
+    def __post_init__(self):
+        if self.compression not in ("gzip", "none"):
+            raise EhrR1Error(f"--compression must be gzip or none, got {self.compression!r}")
+        if not 1 <= self.compresslevel <= 9:
+            raise EhrR1Error(f"--compresslevel must be between 1 and 9, got {self.compresslevel}")
+        if self.workers is not None and self.workers < 1:
+            raise EhrR1Error(f"--workers must be >= 1, got {self.workers}")
 
 
-def run(args: argparse.Namespace) -> int:
-    from ehr_r1.synth.mimic import SynthConfig, write_synthetic_mimic
+CONFIG = SynthMimicConfig
 
-    modules = tuple(m.strip() for m in args.modules.split(",") if m.strip())
-    cfg = SynthConfig(patients=args.patients, seed=args.seed, density=args.density, modules=modules)
-    if args.workers is not None and args.workers < 1:
-        raise EhrR1Error(f"--workers must be >= 1, got {args.workers}")
-    started = time.perf_counter()
+
+def run(config: SynthMimicConfig) -> int:
+    from ehr_r1.synth.mimic import write_synthetic_mimic
+
+    cfg, started = config.synth, time.perf_counter()
 
     def progress(done: int, total: int) -> None:
         logger.info("chunk %d/%d generated (%.1f s)", done, total, time.perf_counter() - started)
 
     rows = write_synthetic_mimic(
-        args.out,
+        config.output,
         cfg,
-        compression=args.compression,
-        compresslevel=args.compresslevel,
-        overwrite=args.overwrite,
-        workers=args.workers,
+        compression=config.compression,
+        compresslevel=config.compresslevel,
+        overwrite=config.overwrite,
+        workers=config.workers,
         progress=progress,
     )
     for table, n in rows.items():
         logger.debug("%-28s %12d rows", table, n)
     print(  # noqa: T201 - the command's result line
-        f"wrote {args.out}: {cfg.patients:,} patients, {len(rows)} tables, {sum(rows.values()):,} rows "
+        f"wrote {config.output}: {cfg.patients:,} patients, {len(rows)} tables, {sum(rows.values()):,} rows "
         f"({', '.join(cfg.modules)}) in {time.perf_counter() - started:.1f} s"
     )
     return 0
