@@ -99,7 +99,7 @@ def test_released_jsonl_layout(bench):
     lines = (bench / "ehr_bench_risk_prediction.jsonl").read_text().splitlines()
     record = json.loads(lines[0])
     assert set(record) == {"idx", "instruction", "input", "output", "candidates", "task_info"}
-    assert record["task_info"]["label"] == record["output"] and record["task_info"]["metric"] == "auroc"
+    assert record["task_info"]["label"] == record["output"] and record["task_info"]["metric"] == "aucroc"
     dm = json.loads((bench / "ehr_bench_decision_making.jsonl").read_text().splitlines()[0])
     assert dm["task_info"]["label"] == dm["output"].split("\n")
 
@@ -138,8 +138,7 @@ def test_ins_is_patient_disjoint_and_trl_ready(bench, ins):
     for row in grpo.select(range(50)):
         suffix = "\n/think" if row["task_type"] == "decision_making" else "\n/no_think"
         assert row["prompt"][-1]["content"].endswith(suffix)
-    reasoning = datasets.load_dataset(str(ins), "reasoning", split="train")
-    assert reasoning[0]["messages"][-1]["content"].startswith("<think>\n\n</think>\n\n")
+    assert not (ins / "data" / "reasoning").exists()  # stage 2 trains on reasoning chains: none were given
     cpt = datasets.load_dataset(str(ins), "cpt", split="train")
     assert set(cpt["subject_id"]) >= ins_subjects and not set(cpt["subject_id"]) & bench_subjects
     assert cpt[0]["text"].startswith("## Patient Demographics")

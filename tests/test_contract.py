@@ -102,7 +102,7 @@ def test_adding_a_task_is_one_catalogue_entry_and_one_rule(tmp_path, mimic_demo,
         "icustays", lambda _: pl.col("dod").is_not_null() & (pl.col("dod") <= pl.col("aux_time"))
     )
     monkeypatch.setitem(risk_rules.RISK_RULES, "icu_death_in_stay", rule)
-    in_stay = RiskTask("ICU_Death_In_Stay", "icu_death_in_stay", "die during this ICU stay.")
+    in_stay = RiskTask("ICU_Death_In_Stay", "icu_death_in_stay", "the patient will die during this ICU stay.")
     for task in (pharmacy, in_stay):
         monkeypatch.setitem(catalogue.ALL_TASKS, task.name, task)
 

@@ -91,21 +91,28 @@ def test_full_recipes_use_paper_hyperparameters(path):
 # ------------------------------------------------------------------------------------------- tiny runs via `trl`
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory, tiny_model_dir) -> Path:
-    """A real `ehr-r1 build-ins` output (synthetic MIMIC-IV), fitted to 1024 tokens of the tiny model's tokenizer."""
+    """A real `ehr-r1 build-ins` output (synthetic MIMIC-IV), fitted to 1024 tokens of the tiny model's tokenizer, with
+    the stage-2 chains of a real `ehr-r1 build-reasoning` run (the offline template teacher)."""
     from ehr_r1.builder import BuildConfig, build_dataset
+    from ehr_r1.cli import main
     from ehr_r1.synth import SynthConfig, write_synthetic_mimic
 
     tmp = tmp_path_factory.mktemp("ehr-ins")
     write_synthetic_mimic(tmp / "mimic", SynthConfig(patients=120, seed=0))
-    cfg = BuildConfig(str(tmp / "mimic"), str(tmp / "ehr-ins"), dataset="ehr-ins", max_per_task=3, cpt=True,
+    cfg = BuildConfig(str(tmp / "mimic"), str(tmp / "plain"), dataset="ehr-ins", max_per_task=3, cpt=True,
                       max_length=1024, tokenizer=str(tiny_model_dir))  # fmt: skip
     build_dataset(cfg)
+    loose = ["--min-support", "1", "--lift-threshold", "0"]  # a few samples per task: keep every co-occurrence
+    assert main(["build-reasoning", "--ins", str(tmp / "plain"), "--output", str(tmp / "reasoning"), *loose]) == 0
+    cfg.output, cfg.reasoning_file = str(tmp / "ehr-ins"), str(tmp / "reasoning" / "reasoning.jsonl")
+    build_dataset(cfg)
+    assert (tmp / "ehr-ins" / "data" / "reasoning").is_dir()
     return tmp / "ehr-ins"
 
 
 def trl_run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    return subprocess.run(command, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)  # wide: CI may be loaded
 
 
 @pytest.fixture(scope="module")

@@ -99,10 +99,33 @@ def test_truncation_drops_whole_oldest_events_and_keeps_header(texts):
 
 
 def test_empty_event_blocks_leave_with_the_event_before_them():
-    item = BlockedInput(
-        ["## Patient Demographics [None]\n- Gender: F", "", ""], ["", "## A [x]\n", "", "## B [y]\n"], _chat
-    )
+    header = ["## Patient Demographics [None]\n- Gender: F", "", ""]
+    item = BlockedInput(header, ["", "## A [x]\n", "", "## B [y]\n"], _chat)
     head, units = item.units()
-    assert "\n\n".join(head + units) == "\n\n".join(item.header + item.events)
-    assert units == ["## A [x]\n\n\n", "## B [y]\n"]
-    assert blocks_of_text("\n\n".join(item.header + item.events))[1] == units
+    assert head == [*header, ""] and units == [("## A [x]\n", 1), ("## B [y]\n", 0)]
+    whole = "\n\n".join(item.header + item.events)
+    assert "\n\n".join([*head, "## A [x]\n", "", "## B [y]\n"]) == whole
+    assert blocks_of_text(whole)[1] == ["## A [x]\n\n\n", "## B [y]\n"]  # the text splitter cuts the same units
+    ((dropped_one, n),) = fit_blocks([item], CharCounter(), len(whole) - 5)
+    assert n == 1 and dropped_one == "\n\n".join([*head, "## B [y]\n"])
+
+
+def test_token_estimates_from_block_counts_match_the_tokenizer(mimic_demo, tmp_path, tiny_model_dir):
+    """Fitting counts each event block once and adds the counts up; the result must still fit, checked exactly."""
+    from ehr_r1.builder import BuildConfig, build_dataset
+    from ehr_r1.rows import training_chat
+    from ehr_r1.truncation import ChatTokenCounter
+
+    out = tmp_path / "ins"
+    cfg = BuildConfig(
+        str(mimic_demo), str(out), "ehr-ins", max_per_task=30, max_length=2048, tokenizer=str(tiny_model_dir)
+    )
+    manifest = build_dataset(cfg)
+    assert manifest["truncation"]["samples_truncated"] > 50
+    rows = pl.read_parquet(out / "data" / "*" / "*" / "*.parquet")
+    counter = ChatTokenCounter(str(tiny_model_dir))
+    chats = [training_chat(r["input"], r["instruction"], r["output"]) for r in rows.iter_rows(named=True)]
+    counts = counter.count_chats(chats)
+    assert max(counts) <= 2048
+    near = sum(n > 2048 * 0.9 for n in counts)
+    assert near > 20  # truncated samples end near the budget: estimates do not waste it

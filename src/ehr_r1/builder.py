@@ -16,6 +16,7 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from ehr_r1 import __version__, layout, writer
+from ehr_r1.audit import leakage_audit
 from ehr_r1.cards import dataset_card
 from ehr_r1.disjointness import check_split, disjointness
 from ehr_r1.errors import EhrR1Error
@@ -32,6 +33,7 @@ from ehr_r1.trl_formats import read_reasoning, trl_frames
 
 logger = logging.getLogger(__name__)
 RISK_NAMES = {t.name for t in RISK_TASKS}
+QWEN3 = "qwen3"  # the offline Qwen2.5/Qwen3 tokenizer and training chat template (``ehr_r1.tiny_model``)
 
 
 @dataclass
@@ -65,7 +67,11 @@ class BuildConfig:
         default=None, metadata={"help": "Token budget of a sample's chat: drop the oldest events to fit."}
     )
     tokenizer: str | None = field(
-        default=None, metadata={"help": "Tokenizer with a chat template that counts tokens for --max-length."}
+        default=None,
+        metadata={
+            "help": "Tokenizer with a chat template that counts tokens for --max-length: a local folder or Hub id, "
+            f"or {QWEN3!r} for the Qwen2.5/Qwen3 vocabulary built offline (EHR-R1's base models)."
+        },
     )
     format: str = field(
         default="parquet",
@@ -80,7 +86,14 @@ class BuildConfig:
     )
     cpt: bool = field(default=False, metadata={"help": "Also write a `cpt` config of whole rendered timelines."})
     reasoning_file: str | None = field(
-        default=None, metadata={"help": "JSONL (idx, reasoning) adding /think samples to the `reasoning` config."}
+        default=None,
+        metadata={
+            "help": "JSONL (idx, reasoning), e.g. from `ehr-r1 build-reasoning`: the stage-2 `reasoning` config."
+        },
+    )
+    no_think_share: float = field(
+        default=0.1,
+        metadata={"help": "Share of /no_think (non-reasoning) samples in the `reasoning` config, beside the chains."},
     )
     check_disjoint: str | None = field(
         default=None, metadata={"help": "A built dataset whose patients must not appear in this one."}
@@ -92,6 +105,8 @@ class BuildConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise EhrR1Error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+        if not 0 <= self.no_think_share < 1:
+            raise EhrR1Error(f"--no-think-share must be in [0, 1), got {self.no_think_share}")
         if self.dataset not in ("ehr-bench", "ehr-ins"):
             raise EhrR1Error(f"dataset must be ehr-bench or ehr-ins, got {self.dataset!r}")
 
@@ -110,6 +125,10 @@ class BuildConfig:
             raise EhrR1Error("--max-length needs --tokenizer (a local folder or Hub id with a chat template)")
         from ehr_r1.truncation import ChatTokenCounter
 
+        if self.tokenizer == QWEN3:
+            from ehr_r1.tiny_model import build_qwen_tokenizer
+
+            return TokenBudget(ChatTokenCounter(build_qwen_tokenizer()), self.max_length)
         return TokenBudget(ChatTokenCounter(self.tokenizer), self.max_length)
 
 
@@ -165,19 +184,23 @@ def _truncation(rows: pl.DataFrame, cfg: BuildConfig) -> dict | None:
     }
 
 
-def write_folder(folder: Path, rows: pl.DataFrame, cpt: pl.DataFrame | None, cfg: BuildConfig, sampling) -> None:
+def write_folder(
+    folder: Path, rows: pl.DataFrame, cpt: pl.DataFrame | None, cfg: BuildConfig, sampling, audit: dict
+) -> None:
     """Data files and card of a build (``ehr_r1.layout``)."""
     split = sampling.split
     configs = writer.write_samples(folder, rows, sampling.name, split, cfg.format == "jsonl")
     trl = cfg.trl_configs if cfg.trl_configs is not None else split == "train"
-    extra = trl_frames(rows, read_reasoning(cfg.reasoning_file)) if trl else {}
+    extra = trl_frames(rows, read_reasoning(cfg.reasoning_file), cfg.no_think_share, cfg.seed) if trl else {}
+    if trl and "reasoning" not in extra:
+        logger.info("no reasoning chains (--reasoning-file from `ehr-r1 build-reasoning`): no `reasoning` config")
     if cpt is not None:
         extra[layout.CPT_CONFIG] = cpt
     configs += writer.write_configs(folder, extra, split)
     configs[0]["default"] = True
     synthetic = (Path(cfg.mimic_dir) / "synthetic_mimic.json").exists()
     card = dataset_card(
-        sampling.name, split, sampling.test_fraction, configs, rows, Path(cfg.output).name, cfg.seed, synthetic
+        sampling.name, split, sampling.test_fraction, configs, rows, Path(cfg.output).name, cfg.seed, synthetic, audit
     )
     (folder / layout.CARD).write_text(card)
 
@@ -201,7 +224,11 @@ def build_dataset(cfg: BuildConfig) -> dict:
         truncation = _truncation(rows, cfg)
         rows = rows.drop("events_dropped")
         check_split(rows["subject_id"], sampling.split, cfg.seed, sampling.test_fraction)
-        write_folder(tmp, rows, cpt, cfg, sampling)
+        audit = leakage_audit(rows)
+        for flag in audit["flagged"]:
+            logger.warning("leakage audit: %(event)s in %(share_yes).0f%% of yes vs %(share_no).0f%% of no samples "
+                           "of %(task)s", {**flag, "share_yes": 100 * flag["share_yes"], "share_no": 100 * flag["share_no"]})  # fmt: skip
+        write_folder(tmp, rows, cpt, cfg, sampling, audit)
         shutil.rmtree(work)
         manifest = {
             "dataset": sampling.name,
@@ -214,6 +241,7 @@ def build_dataset(cfg: BuildConfig) -> dict:
             "disjointness": disjointness(rows["subject_id"], cfg.seed, sampling.test_fraction, cfg.check_disjoint),
             "missing_modules": source.missing_modules,
             "truncation": truncation,
+            "leakage_audit": audit,
             "input_fingerprints": fingerprint_inputs(source.input_files),
             "output_fingerprints": fingerprint_outputs(tmp),
         }

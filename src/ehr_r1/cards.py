@@ -67,6 +67,7 @@ def dataset_card(
     load_path: str,
     seed: int,
     synthetic: bool,
+    audit: dict | None = None,
 ) -> str:
     """The card of a built folder: front matter (``configs:``, licence, gate) and the text of the template."""
     pretty = {"ehr-bench": "EHR-Bench", "ehr-ins": "EHR-Ins"}.get(name, name)
@@ -116,6 +117,7 @@ def dataset_card(
         seed=seed,
         version=__version__,
         test_fraction=test_fraction,
+        audit=audit,
         sampling_note="500 samples per task, label-balanced risk tasks"
         if split == "test"
         else "per-task caps with inverse label-frequency weighting",

@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "build-timelines": ("ehr_r1.commands.build_timelines", "MIMIC-IV folder -> patient-sharded timeline parquet."),
     "build-bench": ("ehr_r1.commands.build_datasets", "Build EHR-Bench (test patients) from a MIMIC-IV folder."),
     "build-ins": ("ehr_r1.commands.build_datasets", "Build EHR-Ins (train patients) from a MIMIC-IV folder."),
+    "build-reasoning": (
+        "ehr_r1.commands.build_reasoning",
+        "Thinking-graph reasoning chains (stage 2) from a built EHR-Ins folder and any OpenAI-compatible teacher.",
+    ),
     "eval": ("ehr_r1.commands.eval", "Score a model (or a baseline) on EHR-Bench."),
     "tiny-model": ("ehr_r1.commands.tiny_model", "Write a tiny random Qwen3 model with the real Qwen vocabulary."),
 }

@@ -34,7 +34,8 @@ class InfoKey:
     Args:
         name (`str`): the key before ``str.title()`` (``ref_range_lower`` renders ``Ref_Range_Lower``).
         kind (`str`): ``text`` (printed as given), ``float`` (printed as a float column, ``1`` → ``1.0``) or
-            ``code`` (a name looked up from a code; missing means unresolved and prints ``None``).
+            ``code`` (a name looked up from a code, or a key the reference reads with ``dict.get``: missing means
+            unresolved or absent and prints ``None``, e.g. ``- Admission_Info: None``).
     """
 
     name: str
@@ -80,7 +81,7 @@ _INFUSION = (_ITEM, InfoKey("amount", FLOAT), InfoKey("amountuom"), InfoKey("rat
 
 # In rank order: same-time ties that nothing else orders keep this order (the reference's directory listing order).
 EVENT_TYPES: tuple[EventType, ...] = (
-    EventType("admissions", "Admissions", _keys("admission_type", "admission_location")),
+    EventType("admissions", "Admissions", (*_keys("admission_type", "admission_location"), InfoKey("admission_info", CODE))),
     EventType("diagnoses_icd", "Diagnoses on International Classification of Diseases", (InfoKey("diagnoses", CODE), _CCS)),
     EventType("drgcodes", ""),
     EventType("emar", "Electronic Medicine Administration Record", _keys("medication", "event_txt")),

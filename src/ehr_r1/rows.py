@@ -22,7 +22,7 @@ from ehr_r1.truncation import BlockedInput, Chat, TokenCounter, fit_blocks
 
 TASK_INFO = pl.Struct({
     "task": pl.String, "task_type": pl.String, "event": pl.String, "target_key": pl.String, "metric": pl.String,
-    "bid_events": pl.List(pl.String), "labels": pl.List(pl.String),
+    "bid_event": pl.List(pl.String), "labels": pl.List(pl.String),
 })  # fmt: skip
 ROW_SCHEMA = {
     "idx": pl.String, "task": pl.String, "task_type": pl.String, "instruction": pl.String, "input": pl.String,
@@ -54,9 +54,9 @@ def _columns(part: pl.DataFrame) -> pl.DataFrame:
     info = pl.struct(
         "task", "task_type",
         _task_attr("event", {n: t.table for n, t in tasks.items()}),
-        _task_attr("target_key", {n: getattr(t, "target_key", "label") for n, t in tasks.items()}),
+        _task_attr("target_key", {n: t.reference_target_key for n, t in tasks.items()}),
         _task_attr("metric", {n: t.metric for n, t in tasks.items()}),
-        _task_attr("bid_events", {n: list(t.bid_events) for n, t in tasks.items()}, pl.List(pl.String)),
+        _task_attr("bid_event", {n: list(t.bid_events) for n, t in tasks.items()}, pl.List(pl.String)),
         "labels",
     )  # fmt: skip
     return part.with_columns(

@@ -6,9 +6,9 @@ from ``blocks_of_text``, which splits released or built ``input`` texts at event
 tokens from the left after templating, losing the system prompt and the demographics (spec §4.5); here the header
 blocks, the instruction, the think switch and the chat template always survive.
 
-Counting goes through one protocol, ``TokenCounter``, and is batched and bounded: per over-budget sample, the header
-chat and only the newest events that could fit are tokenised (token counts of blocks separated by blank lines add
-up, as the BPE pre-tokeniser splits on newlines), then one exact check of the result.
+Counting goes through one protocol, ``TokenCounter``. It is batched and cheap: token counts of blocks joined by blank
+lines add up (the BPE pre-tokeniser splits at newlines), so each distinct event block is tokenised once however many
+samples show it, a sample's count is the sum, and only results within 2 % of the budget get an exact check.
 """
 
 import logging
@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 Chat = list[dict[str, str]]
 BLOCK_JOIN = "\n\n"
 _BATCH = 256
-_BYTES_PER_TOKEN = 8  # EHR text averages 3-5 bytes per BPE token; 8 leaves a wide margin
+_SLACK = 0.02  # estimates within 2 % of the budget are checked with an exact count
 _TEMPLATE_BYTES = 128  # bytes of chat-template text around the messages, at most
 _EVENT_BOUNDARY = re.compile(r"\n\n(?=## )")
 _HEADER_EVENTS = ("## Patient Demographics", "## Discharge [", "## Admissions [")
@@ -73,15 +73,16 @@ class BlockedInput:
     events: list[str]
     chat: Callable[[str], Chat]
 
-    def units(self) -> tuple[list[str], list[str]]:
-        """(header text, droppable units): an empty event block (an unrendered type) rides with the block before
-        it, so dropping events never leaves a run of blank lines behind. Joined, they give the whole input."""
+    def units(self) -> tuple[list[str], list[tuple[str, int]]]:
+        """(header blocks, droppable units): a unit is an event block and the empty blocks (unrendered types) after
+        it, which leave with it, so dropping events never leaves a run of blank lines behind. Empty blocks before
+        the first event stay with the header."""
         head, units = list(self.header), []
         for block in self.events:
             if block:
-                units.append(block)
+                units.append((block, 0))
             elif units:
-                units[-1] += BLOCK_JOIN
+                units[-1] = (units[-1][0], units[-1][1] + 1)
             else:
                 head.append(block)
         return head, units
@@ -100,8 +101,9 @@ def blocks_of_text(input_text: str) -> tuple[list[str], list[str]]:
     return blocks[:n_header], blocks[n_header:]
 
 
-def _join(head: list[str], units: list[str], drop: int) -> str:
-    return BLOCK_JOIN.join(head + units[drop:])
+def _join(head: list[str], units: list[tuple[str, int]], drop: int) -> str:
+    kept = [b for block, empties in units[drop:] for b in (block, *[""] * empties)]
+    return BLOCK_JOIN.join(head + kept)
 
 
 def _surely_fits(chat: Chat, max_tokens: int) -> bool:
@@ -109,51 +111,54 @@ def _surely_fits(chat: Chat, max_tokens: int) -> bool:
     return sum(len(m["content"].encode()) for m in chat) + _TEMPLATE_BYTES <= max_tokens
 
 
-def _kept_from_newest(unit_tokens: list[int], budget: int) -> int:
-    """How many of the newest units (tokens given newest first) fit ``budget``, one separator token each."""
-    total = 0
-    for m, n in enumerate(unit_tokens):
-        total += n + 1
-        if total > budget:
-            return m
-    return len(unit_tokens)
+class _BlockTokens:
+    """Token counts of block texts, each distinct text counted once: an event shows in many samples' contexts."""
+
+    def __init__(self, counter: TokenCounter):
+        self.counter, self.counts = counter, {}
+
+    def add(self, texts: list[str]) -> None:
+        new = [t for t in dict.fromkeys(texts) if t and t not in self.counts]
+        self.counts.update(zip(new, self.counter.count_texts(new), strict=True))
+
+    def __call__(self, text: str) -> int:
+        return self.counts[text] if text else 0
 
 
-def _newest_candidates(units: list[str], budget: int) -> list[str]:
-    """Newest units, newest first, up to ``_BYTES_PER_TOKEN * budget`` bytes: older ones cannot fit."""
-    out, size = [], 0
-    for unit in reversed(units):
-        out.append(unit)
-        size += len(unit.encode())
-        if size > _BYTES_PER_TOKEN * budget:
-            break
+def _estimated_drop(overhead: int, head: list[str], units, tokens: _BlockTokens, max_tokens: int) -> tuple[int, int]:
+    """(units to drop, estimated chat tokens): block counts add up, plus one token per blank-line join (the BPE
+    pre-tokeniser splits at newlines; merges across a join only ever save tokens)."""
+    total = overhead + sum(tokens(h) for h in head) + len(head) - 1
+    sizes = [tokens(block) + 1 + empties for block, empties in units]  # the block, its join, its empty blocks
+    total += sum(sizes)
+    drop = 0
+    while total > max_tokens and drop < len(units):
+        total -= sizes[drop]
+        drop += 1
+    return drop, total
+
+
+def _fit_batch(batch: list[BlockedInput], counter: TokenCounter, tokens: _BlockTokens, max_tokens: int):
+    """(input, units dropped) per sample: header kept, newest units kept while the estimate fits; samples whose
+    estimate is within ``_SLACK`` of the budget are checked exactly."""
+    split = [item.units() for item in batch]
+    tokens.add([b for head, units in split for b in (*head, *(u for u, _ in units))])
+    overheads = counter.count_chats([item.chat("") for item in batch])
+    out, check = [], []
+    for k, ((head, units), overhead) in enumerate(zip(split, overheads, strict=True)):
+        drop, estimate = _estimated_drop(overhead, head, units, tokens, max_tokens)
+        out.append((_join(head, units, drop), drop))
+        if estimate > max_tokens * (1 - _SLACK):
+            check.append(k)
+    exact = counter.count_chats([batch[k].chat(out[k][0]) for k in check])
+    for k, n in zip(check, exact, strict=True):
+        if n > max_tokens:
+            out[k] = _exact(*split[k], out[k][1] + 1, batch[k], counter, max_tokens)
     return out
 
 
-def _fit_batch(batch: list[BlockedInput], counter: TokenCounter, max_tokens: int) -> list[tuple[str, int]]:
-    """(input, units dropped) per sample: header kept, newest units kept while they fit."""
-    split = [item.units() for item in batch]
-    heads = counter.count_chats([item.chat(BLOCK_JOIN.join(h)) for item, (h, _) in zip(batch, split, strict=True)])
-    budgets = [max(0, max_tokens - n) for n in heads]
-    candidates = [_newest_candidates(units, b) for (_, units), b in zip(split, budgets, strict=True)]
-    counts = counter.count_texts([u for c in candidates for u in c])
-    drops, pos = [], 0
-    for (_, units), cands, budget in zip(split, candidates, budgets, strict=True):
-        tokens, pos = counts[pos : pos + len(cands)], pos + len(cands)
-        kept = _kept_from_newest(tokens, budget)
-        if kept == len(cands) < len(units):  # text denser than assumed: count every unit
-            kept = _kept_from_newest(counter.count_texts(units[::-1]), budget)
-        drops.append(len(units) - kept)
-    texts = [_join(h, u, d) for (h, u), d in zip(split, drops, strict=True)]
-    exact = counter.count_chats([item.chat(t) for item, t in zip(batch, texts, strict=True)])
-    return [
-        (text, drop) if n <= max_tokens else _exact(*split[i], drop + 1, batch[i], counter, max_tokens)
-        for i, (text, drop, n) in enumerate(zip(texts, drops, exact, strict=True))
-    ]
-
-
 def _exact(head, units, drop, item: BlockedInput, counter: TokenCounter, max_tokens: int) -> tuple[str, int]:
-    """Drop one more unit while the exact count is over budget (token counts of blocks rarely differ by one)."""
+    """Drop one more unit while the exact count is over budget."""
     while True:
         text = _join(head, units, drop)
         if drop >= len(units) or counter.count_chats([item.chat(text)])[0] <= max_tokens:
@@ -164,14 +169,16 @@ def _exact(head, units, drop, item: BlockedInput, counter: TokenCounter, max_tok
 def fit_blocks(
     items: Sequence[BlockedInput], counter: TokenCounter, max_tokens: int, progress: bool = True
 ) -> list[tuple[str, int]]:
-    """Per item: (``input`` text whose chat fits ``max_tokens``, events dropped). Items that fit are untouched;
-    an item whose header alone does not fit keeps only its header."""
+    """Per item: (``input`` text whose chat fits ``max_tokens``, events dropped). Items that surely fit are
+    untouched; an item whose header alone does not fit keeps only its header. Each distinct block is tokenised once
+    per call, so pass all the samples of a shard together."""
     out = [(BLOCK_JOIN.join([*i.header, *i.events]), 0) for i in items]
     todo = [k for k, (text, _) in enumerate(out) if not _surely_fits(items[k].chat(text), max_tokens)]
+    tokens = _BlockTokens(counter)
     batches = range(0, len(todo), _BATCH)
     for start in tqdm(batches, desc="fitting token budget", unit="batch", disable=not progress or len(batches) < 2):
         chunk = todo[start : start + _BATCH]
-        for k, fitted in zip(chunk, _fit_batch([items[k] for k in chunk], counter, max_tokens), strict=True):
+        for k, fitted in zip(chunk, _fit_batch([items[k] for k in chunk], counter, tokens, max_tokens), strict=True):
             out[k] = fitted
     return out
 

@@ -23,7 +23,8 @@ def counts(rows: pl.DataFrame) -> dict[str, int]:
 
 
 def released_jsonl(rows: pl.DataFrame, path: Path) -> None:
-    """The released EHR-Bench JSONL layout (no subject_id / hadm_id)."""
+    """The released EHR-Bench JSONL layout (no subject_id / hadm_id), with the reference's ``task_info`` keys and
+    metric names so that its own scorer reads our files."""
     with path.open("w", encoding="utf-8") as f:
         for r in rows.iter_rows(named=True):
             info = r["task_info"]
@@ -36,11 +37,13 @@ def released_jsonl(rows: pl.DataFrame, path: Path) -> None:
                 "output": r["output"],
                 "candidates": r["candidates"],
                 "task_info": {
-                    "task": r["task"],
-                    "task_type": r["task_type"],
                     "target_key": info["target_key"],
                     "event": info["event"],
                     "metric": info["metric"],
+                    "bid_event": info["bid_event"],
+                    "task_type": r["task_type"],
+                    "instruction": r["instruction"],
+                    "task": r["task"],
                     "target": label if risk else json.dumps(label),
                     "label": label,
                 },

@@ -4,7 +4,7 @@
 import json
 from dataclasses import dataclass, field
 
-from ehr_r1.builder import BuildConfig
+from ehr_r1.builder import QWEN3, BuildConfig
 
 
 HELP = {
@@ -15,9 +15,21 @@ HELP = {
 
 @dataclass
 class InsBuildConfig(BuildConfig):
-    """Options of ``ehr-r1 build-ins`` (those of ``build-bench`` for the training patients)."""
+    """Options of ``ehr-r1 build-ins`` (those of ``build-bench`` for the training patients). Every sample is fitted to
+    a token budget by default, so that training never cuts off an answer."""
 
     dataset: str = field(default="ehr-ins", metadata={"help": "ehr-bench or ehr-ins.", "cli": False})
+    max_length: int | None = field(
+        default=8192,
+        metadata={"help": "Token budget of a sample's chat (the stage-1 max_length): drop the oldest events to fit."},
+    )
+    tokenizer: str | None = field(
+        default=QWEN3,
+        metadata={
+            "help": "Tokenizer of the model you train (folder or Hub id), or 'qwen3' (the Qwen2.5/Qwen3 vocabulary, "
+            "offline), counting tokens for --max-length."
+        },
+    )
 
 
 CONFIG = {"build-bench": BuildConfig, "build-ins": InsBuildConfig}

@@ -15,13 +15,28 @@ import polars as pl
 from ehr_r1.errors import InputError
 from ehr_r1.events import EVENT_TYPE, FLOAT, encode_cells
 from ehr_r1.sources import mappings
-from ehr_r1.sources.tables import DICTIONARIES, MODULES, SOURCE_RANK, TABLE_BY_NAME, TABLE_RANK, TABLES, TableSpec
+from ehr_r1.sources.tables import (
+    DERIVED_COLUMNS,
+    DICTIONARIES,
+    MODULES,
+    SOURCE_RANK,
+    TABLE_BY_NAME,
+    TABLE_RANK,
+    TABLES,
+    TableSpec,
+)
 
 
 logger = logging.getLogger(__name__)
 DATETIME_FORMAT, DATE_FORMAT = "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"
 REQUIRED_TABLES = ("patients", "admissions")
 ED_TIME_TABLES = {"triage": "intime", "diagnosis": "outtime"}  # spec §2.3: triage = intime + 1 s, diagnosis = outtime
+# Strings pandas reads as NaN by default (``pandas._libs.parsers.STR_NA_VALUES``): the reference read MIMIC-IV with
+# pandas, so these values print as ``nan`` there, and are missing here.
+PANDAS_NA = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
+    "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
 
 
 @dataclass
@@ -204,6 +219,15 @@ def _python_list_repr(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_null()).then(pl.lit("None")).otherwise(pl.lit("[") + quoted.list.join(", ") + pl.lit("]"))
 
 
+def _source_value(column: str | None) -> pl.Expr:
+    """A key's value: read columns with pandas' NA strings missing; derived (looked-up) columns as they are."""
+    if column is None:
+        return pl.lit(None, pl.String)
+    if column in DERIVED_COLUMNS:
+        return pl.col(column)
+    return pl.when(pl.col(column).is_in(PANDAS_NA)).then(None).otherwise(pl.col(column))
+
+
 def float_columns(spec: TableSpec) -> tuple[str, ...]:
     """Source columns of the info keys that the contract prints as floats (they must parse as numbers)."""
     kinds = {k.name: k.kind for k in EVENT_TYPE[spec.name].keys}
@@ -252,7 +276,7 @@ def table_rows(
     time = _time_expr(spec, spec.time)
     start = _time_expr(spec, spec.stamp) if spec.stamp else time
     multi = pl.col("exam_names") if spec.name == "radiology" else pl.lit(None, pl.List(pl.String))
-    cells = encode_cells(spec.name, {k: pl.col(c) for k, c in spec.keys})
+    cells = encode_cells(spec.name, {k: _source_value(c) for k, c in spec.keys})
     return lf.select(
         subject_id=pl.col("subject_id").cast(pl.Int64),
         hadm_id=hadm,

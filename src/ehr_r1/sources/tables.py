@@ -22,7 +22,8 @@ class TableSpec:
     Args:
         name (`str`): file stem and event type id (``file_name`` in the reference), e.g. ``labevents``.
         module (`str`): ``hosp``, ``icu``, ``ed`` or ``note``.
-        keys (`tuple[tuple[str, str], ...]`): (info key, source column) pairs in the event type's key order.
+        keys (`tuple[tuple[str, str | None], ...]`): (info key, source column) pairs in the event type's key order;
+            a ``None`` column is a key MIMIC-IV has no column for (always missing).
         time (`str | None`): column that orders the row; ``None`` for untimed tables (placed after their admission).
         stamp (`str | None`): column that stamps the event time when it differs from ``time`` (hcpcsevents).
         aux_time (`str | None`): a second time used by risk labels (dischtime, outtime, dod).
@@ -62,7 +63,7 @@ class TableSpec:
             if c and c not in cols and c not in derived:
                 cols.append(c)
         for _, c in self.keys:
-            if c not in cols and c not in derived:
+            if c and c not in cols and c not in derived:
                 cols.append(c)
         for c in LOOKUP_INPUTS.get(self.name, ()):
             if c not in cols:
@@ -99,7 +100,13 @@ def _k(*names: str) -> tuple[tuple[str, str], ...]:
 
 TABLES: tuple[TableSpec, ...] = (
     # ---- hosp (alphabetical, the order a directory listing gives; ties in time keep this order)
-    TableSpec("admissions", "hosp", _k("admission_type", "admission_location"), "admittime", aux_time="dischtime"),
+    TableSpec(
+        "admissions",
+        "hosp",
+        (*_k("admission_type", "admission_location"), ("admission_info", None)),  # never created by the reference
+        "admittime",
+        aux_time="dischtime",
+    ),
     TableSpec(
         "diagnoses_icd",
         "hosp",

@@ -49,7 +49,8 @@ class _EdTables(_Population):
         )
 
     def edstays(self) -> pl.DataFrame:
-        self._ed_stays()
+        if not hasattr(self, "ed"):  # labevents draws the ED-only visits' labs from the same visits
+            self._ed_stays()
         rng = self.rng("edstays.rows")
         e = self.ed
         n = e["adm"].size

@@ -214,6 +214,17 @@ class _HospTables(_Population):
             }
         ).sort("subject_id", maintain_order=True)
 
+    def _ed_only_panels(self, ed_types: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(patient, time, panel type) of the first lab draws of ED visits that led to no admission: drawn in the ED
+        as for admitted visits, with no hadm_id, as MIMIC-IV records them."""
+        if not hasattr(self, "ed"):
+            self._ed_stays()
+        rng = self.rng("labevents.ed_only")
+        only = ~self.ed["linked"]
+        t = self.ed["intime"][only] + rng.integers(20 * MINUTE, 90 * MINUTE, int(only.sum()))
+        n = ed_types.size
+        return np.repeat(self.pa[self.ed["adm"][only]], n), np.repeat(t, n), np.tile(ed_types, int(only.sum()))
+
     def labevents(self) -> pl.DataFrame:
         """Lab panels (one specimen, several items) on the wards, in the ICU, at ED arrival and as an outpatient."""
         rng = self.rng("labevents")
@@ -238,6 +249,7 @@ class _HospTables(_Population):
             self.edreg[self.via_ed] + rng.integers(20 * MINUTE, 90 * MINUTE, int(self.via_ed.sum())), n_ed_panels
         )
         op_pat, op_t = self._outpatient(rng, 8.0)
+        eo_pat, eo_t, eo_types = self._ed_only_panels(np.flatnonzero(panels["ed"].to_numpy() > 0))
 
         kinds = ("ward", "icu", "ed", "outpatient")
         ptype = np.empty(adm.size, np.int64)
@@ -247,10 +259,10 @@ class _HospTables(_Population):
         ed_types = np.tile(np.flatnonzero(panels["ed"].to_numpy() > 0), int(self.via_ed.sum()))
         op_types = rng.choice(panels.height, op_pat.size, p=_weights(panels["outpatient"]))
 
-        p_adm = np.concatenate([adm, ed_adm, np.full(op_pat.size, -1)])
-        p_pat = np.concatenate([self.pa[adm], self.pa[ed_adm], op_pat])
-        p_t = _minute(np.concatenate([t, ed_t, op_t]))
-        p_type = np.concatenate([ptype, ed_types, op_types])
+        p_adm = np.concatenate([adm, ed_adm, np.full(op_pat.size + eo_pat.size, -1)])
+        p_pat = np.concatenate([self.pa[adm], self.pa[ed_adm], op_pat, eo_pat])
+        p_t = _minute(np.concatenate([t, ed_t, op_t, eo_t]))
+        p_type = np.concatenate([ptype, ed_types, op_types, eo_types])
         self.lab_panels = (p_adm, p_t)  # poe writes one Lab order per inpatient panel
 
         members = [np.array([int(x) for x in s.split()]) for s in panels["itemids"]]

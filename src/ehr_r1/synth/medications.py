@@ -37,9 +37,11 @@ class _MedicationTables(_Population):
         pharmacy_id = self.ids.take("pharmacy", n, rng)
         self.rx = dict(adm=adm, drug=drug, start=start, stop=stop, per_day=per_day, pharmacy_id=pharmacy_id)
 
-        # POE: one Medications order per prescription, one Lab order per inpatient lab panel, and other orders.
+        # POE: one Medications order per prescription, one Lab order per inpatient lab panel (drawn after admission:
+        # the ED orders in its own system), and other orders.
         p_adm, p_t = self.lab_panels
-        lab_adm, lab_t = p_adm[p_adm >= 0], p_t[p_adm >= 0]
+        inpatient = (p_adm >= 0) & (p_t >= self.admit[np.maximum(p_adm, 0)])
+        lab_adm, lab_t = p_adm[inpatient], p_t[inpatient]
         other = vocab.table("poe_other")
         o_adm, o_t = _events(rng, self.admit, self.disch, self.density * 4.0)
         o_type = rng.choice(other.height, o_adm.size, p=_weights(other["weight"]))

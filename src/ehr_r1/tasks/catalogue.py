@@ -55,6 +55,11 @@ class DecisionTask:
     def instruction(self) -> str:
         return f"{INSTRUCTION_PREFIX}give the next {self.subject} suggestion for the patients."
 
+    @property
+    def reference_target_key(self) -> str:
+        """``task_info["target_key"]`` as the reference writes it."""
+        return _REFERENCE_TARGET_KEYS.get(self.target_key, self.target_key)
+
 
 @dataclass(frozen=True)
 class RiskTask:
@@ -63,7 +68,7 @@ class RiskTask:
     Args:
         name (`str`): task id, e.g. ``ICU_Mortality_7day``.
         rule (`str`): name of the label rule in ``ehr_r1.tasks.risk_rules.RISK_RULES`` (it fixes the anchor).
-        outcome (`str`): the clause after "predict whether the patient will".
+        outcome (`str`): the clause after "predict whether " (the reference's text, byte for byte, odd ends kept).
         hours (`float | None`): the rule's threshold in hours (required by rules that use one, refused otherwise).
     """
 
@@ -71,7 +76,8 @@ class RiskTask:
     rule: str
     outcome: str
     hours: float | None = None
-    metric: ClassVar[str] = "auroc"
+    metric: ClassVar[str] = "aucroc"  # the reference's name; scored by AUROC
+    reference_target_key: ClassVar[None] = None
     task_type: ClassVar[str] = RISK_PREDICTION
     bid_events: ClassVar[tuple[str, ...]] = ()
 
@@ -88,7 +94,7 @@ class RiskTask:
 
     @property
     def instruction(self) -> str:
-        return f"{INSTRUCTION_PREFIX}predict whether the patient will {self.outcome}"
+        return f"{INSTRUCTION_PREFIX}predict whether {self.outcome}"
 
     @property
     def table(self) -> str:
@@ -96,6 +102,8 @@ class RiskTask:
 
 
 _DIAG_BID = ("discharge",)
+_REFERENCE_TARGET_KEYS = {"careunit|eventtype": "eventtype", "multi": "exam_name", "table": "file_name"}
+_RECALL = "recall"  # the reference's metric name of set tasks whose label is a code list (also scored by set F1)
 DECISION_TASKS: tuple[DecisionTask, ...] = (
     DecisionTask("admissions", "admissions", "admission_type", "Admissions"),
     DecisionTask("omr", "omr", "result_name", "Online Medical Record"),
@@ -107,6 +115,7 @@ DECISION_TASKS: tuple[DecisionTask, ...] = (
         "procedures",
         "Procedures International Classification of Diseases Item",
         admission_in_window=True,
+        metric=_RECALL,
     ),
     DecisionTask(
         "procedures_ccs",
@@ -114,6 +123,7 @@ DECISION_TASKS: tuple[DecisionTask, ...] = (
         "CCS Type",
         "Procedures Clinical Classifications Software Item",
         admission_in_window=True,
+        metric=_RECALL,
     ),
     DecisionTask(
         "diagnoses_icd",
@@ -122,6 +132,7 @@ DECISION_TASKS: tuple[DecisionTask, ...] = (
         "Diagnoses International Classification of Diseases Item",
         _DIAG_BID,
         admission_in_window=True,
+        metric=_RECALL,
     ),
     DecisionTask(
         "diagnoses_ccs",
@@ -130,29 +141,45 @@ DECISION_TASKS: tuple[DecisionTask, ...] = (
         "Diagnoses Clinical Classifications Software Item",
         _DIAG_BID,
         admission_in_window=True,
+        metric=_RECALL,
     ),
     DecisionTask("labevents", "labevents", "item_name", "Labotary Test Events"),
     DecisionTask("microbiologyevents", "microbiologyevents", "test_name", "Microbiology Test Events"),
     DecisionTask("services", "services", "curr_service", "Services"),
     DecisionTask("transfers", "transfers", "careunit|eventtype", "Transfers"),
-    DecisionTask("prescriptions", "prescriptions", "drug", "Prescriptions"),
+    DecisionTask("prescriptions", "prescriptions", "drug", "Prescriptions", metric=_RECALL),
     DecisionTask(
         "prescriptions_atc",
         "prescriptions",
         "ATC Type",
         "Anatomical Therapeutic Chemical Classification Prescriptions",
+        metric=_RECALL,
     ),
     DecisionTask("radiology", "radiology", "multi", "Radiology Examinations"),
-    DecisionTask("medrecon", "medrecon", "name", "ED Medrecon"),
+    DecisionTask("medrecon", "medrecon", "name", "ED Medrecon", metric=_RECALL),
     DecisionTask(
-        "medrecon_atc", "medrecon", "ATC Type", "ED Medrecon on Anatomical Therapeutic Chemical (ATC) Classification"
+        "medrecon_atc",
+        "medrecon",
+        "ATC Type",
+        "ED Medrecon on Anatomical Therapeutic Chemical (ATC) Classification",
+        metric=_RECALL,
     ),
     DecisionTask("pyxis", "pyxis", "name", "ED Pyxis"),
     DecisionTask(
-        "diagnosis", "diagnosis", "icd_title", "ED Diagnoses on International Classification of Diseases", _DIAG_BID
+        "diagnosis",
+        "diagnosis",
+        "icd_title",
+        "ED Diagnoses on International Classification of Diseases",
+        _DIAG_BID,
+        metric=_RECALL,
     ),
     DecisionTask(
-        "diagnosis_ccs", "diagnosis", "CCS Type", "ED Diagnoses on Clinical Classifications Software Item", _DIAG_BID
+        "diagnosis_ccs",
+        "diagnosis",
+        "CCS Type",
+        "ED Diagnoses on Clinical Classifications Software Item",
+        _DIAG_BID,
+        metric=_RECALL,
     ),
     DecisionTask("chartevents", "chartevents", "item_name", "Chart Events", max_labels=9),
     DecisionTask("ingredientevents", "ingredientevents", "item_name", "Ingredient Events"),
@@ -161,29 +188,49 @@ DECISION_TASKS: tuple[DecisionTask, ...] = (
     DecisionTask("inputevents", "inputevents", "item_name", "Input Events"),
     DecisionTask("outputevents", "outputevents", "item_name", "Output Events"),
 )
-NEXT_EVENT = DecisionTask("next_event", "*", "table", "next event", metric="acc")
+NEXT_EVENT = DecisionTask("next_event", "*", "table", "event", metric="acc")
 
 RISK_TASKS: tuple[RiskTask, ...] = (
-    RiskTask("ED_Hospitalization", "ed_hospitalization", "be admitted to the hospital after this ED visit."),
-    RiskTask("ED_Inpatient_Mortality", "ed_mortality", "die during the hospital stay following this ED visit."),
-    RiskTask("ED_ICU_Tranfer_12hour", "ed_icu", "be transferred to the ICU within 12 hours after leaving the ED.", 12),
-    RiskTask("ED_Reattendance_3day", "ed_reattendance", "return to the ED within 3 days after leaving the ED.", 72),
+    RiskTask(
+        "ED_Hospitalization", "ed_hospitalization", "the patient will be hospitalized after the emergency room visit."
+    ),
+    RiskTask("ED_Inpatient_Mortality", "ed_mortality", "the patient will die during hospitalization."),
+    RiskTask(
+        "ED_ICU_Tranfer_12hour",
+        "ed_icu",
+        "the patient will be transferred to the ICU within 12 hours after the emergency room.",
+        12,
+    ),
+    RiskTask(
+        "ED_Reattendance_3day",
+        "ed_reattendance",
+        "the patient will return to the emergency department within 72 hours after the emergency visit.",
+        72,
+    ),
     RiskTask(
         "ED_Critical_Outcomes",
         "ed_critical",
-        "have a critical outcome (ICU transfer within 12 hours or inpatient death) after this ED visit.",
+        "the patient will die during hospitalization or will be transferred to the ICU within 12 hours after the "
+        "emergency room.",
         12,
     ),
-    RiskTask("LengthOfStay_3day", "los", "stay in the hospital for more than 3 days.", 72),
-    RiskTask("LengthOfStay_7day", "los", "stay in the hospital for more than 7 days.", 168),
-    RiskTask("Inpatient_Mortality", "inpatient_mortality", "die during this hospital stay."),
-    *(RiskTask(f"ICU_Mortality_{n}day", "icu_mortality", f"die within {n} day.", 24 * n) for n in (1, 2, 3, 7, 14)),
-    RiskTask("ICU_Stay_7day", "icu_stay", "stay in the ICU for 7 days or more.", 168),
-    RiskTask("ICU_Stay_14day", "icu_stay", "stay in the ICU for 14 days or more.", 336),
-    RiskTask("ICU_Readmission", "icu_readmission", "be readmitted to the ICU during this hospital stay."),
-    RiskTask("Readmission_30day", "readmission", "be readmitted to the hospital within 30 days after discharge.", 720),
+    RiskTask("LengthOfStay_3day", "los", "the patient's hospital stay will exceed 3 days.", 72),
+    RiskTask("LengthOfStay_7day", "los", "the patient's hospital stay will exceed 7 days", 168),
+    RiskTask("Inpatient_Mortality", "inpatient_mortality", "the patient will die during hospitalization."),
+    *(
+        RiskTask(f"ICU_Mortality_{n}day", "icu_mortality", f"the patient will die within {n} day.", 24 * n)
+        for n in (1, 2, 3, 7, 14)
+    ),
+    RiskTask("ICU_Stay_7day", "icu_stay", "the patient will stay in the ICU for more than 7 days.", 168),
+    RiskTask("ICU_Stay_14day", "icu_stay", "the patient will stay in the ICU for more than 14 days.", 336),
     RiskTask(
-        "Readmission_60day", "readmission", "be readmitted to the hospital within 60 days after discharge.", 1440
+        "ICU_Readmission",
+        "icu_readmission",
+        "the patient will be admitted to the ICU again during this hospitalization",
+    ),
+    RiskTask("Readmission_30day", "readmission", "the patient will be readmitted to the hospital within 30 days", 720),
+    RiskTask(
+        "Readmission_60day", "readmission", "the patient will be readmitted to the hospital within 60 days", 1440
     ),
 )
 ALL_TASKS = {t.name: t for t in (*DECISION_TASKS, NEXT_EVENT, *RISK_TASKS)}

@@ -47,12 +47,28 @@ class IndexConfig:
     max_context_events: int = field(
         default=100, metadata={"help": "Keep contexts with fewer events than this (reference: 100)."}
     )
+    min_patient_events: int = field(
+        default=1, metadata={"help": "Keep patients whose timeline has at least this many events (reference: 1)."}
+    )
+    max_patient_events: int = field(
+        default=1200, metadata={"help": "Keep patients whose timeline has at most this many events (reference: 1200)."}
+    )
+    ed_context: str = field(
+        default="until_admission",
+        metadata={
+            "help": "ED risk contexts end at ED out time (reference) or at the admission the stay leads to, if "
+            "earlier (until_admission: the admission's own events would give the outcome away).",
+            "choices": ["until_admission", "reference"],
+        },
+    )
 
     def __post_init__(self):
         if self.window_hours <= 0:
             raise EhrR1Error(f"--window-hours must be > 0, got {self.window_hours}")
         if not 0 <= self.min_context_events < self.max_context_events:
             raise EhrR1Error("--min-context-events must be >= 0 and below --max-context-events")
+        if not 1 <= self.min_patient_events <= self.max_patient_events:
+            raise EhrR1Error("--min-patient-events must be >= 1 and at most --max-patient-events")
 
 
 def _key(seconds: pl.Expr, idx: pl.Expr) -> pl.Expr:
@@ -80,7 +96,9 @@ def _asof(left: pl.DataFrame, right: pl.DataFrame, by: list[str], strategy: str,
 
 
 def _timed(events: pl.DataFrame) -> pl.DataFrame:
-    return events.filter(pl.col("event_idx") > 0, pl.col("sec").is_not_null())
+    """Events that can bound a window: untimed ones (discharge diagnoses, DRG codes) never do, their time gap to
+    anything counts as infinite as in the reference (they borrow a time only as decision targets)."""
+    return events.filter(pl.col("event_idx") > 0, pl.col("start").is_not_null())
 
 
 def window_begin(targets: pl.DataFrame, events: pl.DataFrame, hours: float) -> pl.DataFrame:
@@ -96,37 +114,32 @@ def window_last(anchors: pl.DataFrame, events: pl.DataFrame, limit_sec: pl.Expr,
     return joined.with_columns(end=pl.col("last") + 1).drop("last")
 
 
-def add_admission_and_history(samples: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
-    """``admissions_id`` (latest same-hadm admission before ``end``) and ``last_discharge_id`` (latest discharge
-    note of another admission before ``end``)."""
-    probe = _key(pl.lit(0), pl.col("end") - 1)  # index-only keys: same-second ordering is by event_idx
-    index_keyed = events.with_columns(key=_key(pl.lit(0), pl.col("event_idx")))
-    admissions = index_keyed.filter(pl.col("table") == "admissions")
-    samples = _asof(
-        samples.with_columns(probe=probe), admissions, ["subject_id", "hadm_key"], "backward", "admissions_id"
-    )
-    notes = index_keyed.filter(pl.col("table") == "discharge").sort("subject_id", "event_idx")
-    run = (
-        (pl.col("hadm_key") != pl.col("hadm_key").shift(1).over("subject_id"))
-        .fill_null(True)
-        .cum_sum()
-        .over("subject_id")
-    )
-    notes = notes.with_columns(run=run)
-    run_last = notes.group_by("subject_id", "run").agg(prev_other=pl.col("event_idx").max())
-    notes = notes.join(run_last.with_columns(pl.col("run") + 1), on=["subject_id", "run"], how="left")
-    latest = notes.select("subject_id", "key", d_idx="event_idx", d_hadm="hadm_key", prev_other="prev_other").sort(
-        "key"
-    )
-    samples = (
-        samples.with_columns(probe=probe)
-        .sort("probe")
-        .join_asof(
-            latest, left_on="probe", right_on="key", by="subject_id", strategy="backward", check_sortedness=False
+def _latest(samples: pl.DataFrame, events: pl.DataFrame, table: str, as_of: pl.Expr, out: str) -> pl.DataFrame:
+    """The latest ``table`` event at or before event index ``as_of`` (``out``) and its admission (``out_hadm``)."""
+    right = (
+        events.filter(pl.col("table") == table)
+        .select(
+            "subject_id", key=_key(pl.lit(0), pl.col("event_idx")), **{out: "event_idx", f"{out}_hadm": "hadm_key"}
         )
+        .sort("key")
     )
-    last = pl.when(pl.col("d_hadm") != pl.col("hadm_key")).then(pl.col("d_idx")).otherwise(pl.col("prev_other"))
-    return samples.with_columns(last_discharge_id=last).drop("probe", "key", "d_idx", "d_hadm", "prev_other")
+    left = samples.with_columns(probe=_key(pl.lit(0), as_of)).sort("probe")
+    joined = left.join_asof(
+        right, left_on="probe", right_on="key", by="subject_id", strategy="backward", check_sortedness=False
+    )
+    return joined.drop("probe", "key")
+
+
+def add_admission_and_history(samples: pl.DataFrame, events: pl.DataFrame, as_of: pl.Expr) -> pl.DataFrame:
+    """``admissions_id`` and ``last_discharge_id`` as the reference sets them (spec §3.1): of the events up to index
+    ``as_of``, the latest admission if it is the sample's own, and the latest discharge note if it belongs to another
+    admission (hadm-less samples and notes count as one admission)."""
+    samples = _latest(samples, events, "admissions", as_of, "adm")
+    samples = _latest(samples, events, "discharge", as_of, "dc")
+    return samples.with_columns(
+        admissions_id=pl.when(pl.col("adm_hadm") == pl.col("hadm_key")).then("adm"),
+        last_discharge_id=pl.when(pl.col("dc_hadm") != pl.col("hadm_key")).then("dc"),
+    ).drop("adm", "adm_hadm", "dc", "dc_hadm")
 
 
 # ------------------------------------------------------------------------------------------------ decision-making
@@ -163,9 +176,9 @@ def event_contexts(events: pl.DataFrame, cfg: IndexConfig) -> pl.DataFrame:
     targets = window_begin(targets, events, cfg.window_hours)
     n = pl.col("end") - pl.col("begin")
     targets = targets.filter(pl.col("begin").is_not_null(), n > cfg.min_context_events, n < cfg.max_context_events)
-    return add_admission_and_history(targets, events).select(
-        "subject_id", "hadm_id", "target_idx", "begin", "end", "admissions_id", "last_discharge_id"
-    )
+    # as of the event before the target: a target admission never heads its own sample (next_event)
+    targets = add_admission_and_history(targets, events, pl.col("target_idx") - 1)
+    return targets.select("subject_id", "hadm_id", "target_idx", "begin", "end", "admissions_id", "last_discharge_id")
 
 
 def decision_index(timeline: pl.DataFrame, events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
@@ -176,8 +189,8 @@ def decision_index(timeline: pl.DataFrame, events: pl.DataFrame, tasks, cfg: Ind
     by_table = timeline.partition_by("table", as_dict=True)
     frames = []
     for task in tasks:
-        if task.table == "*":
-            rows = events.filter(pl.col("event_idx") > 0)
+        if task.table == "*":  # next_event: any timed event type (untimed rows have no "next" position)
+            rows = events.filter(pl.col("event_idx") > 0, pl.col("start").is_not_null())
         else:
             rows = by_table.get((task.table,), timeline.clear())
         labels = target_labels(rows, task)
@@ -218,6 +231,15 @@ def _first_after(anchors: pl.DataFrame, events: pl.DataFrame, table: str, by: li
     return joined.drop("probe", "k")
 
 
+def _admission_cut(anchors: pl.DataFrame, events: pl.DataFrame) -> pl.Series:
+    """Per anchor: the earlier of its aux time (ED out time) and the start of its own admission (if any)."""
+    admits = (
+        events.filter(pl.col("table") == "admissions").group_by("subject_id", "hadm_key").agg(_adm=pl.col("t").min())
+    )
+    joined = anchors.join(admits, on=["subject_id", "hadm_key"], how="left", maintain_order="left")
+    return joined.select(pl.min_horizontal("aux_time", "_adm")).to_series()
+
+
 def _anchor_windows(events: pl.DataFrame, cfg: IndexConfig) -> dict[str, pl.DataFrame]:
     """Per anchor type: anchor events with their context ``begin`` / ``end`` (``risk_rules.ANCHOR_WINDOWS``)."""
     w = int(cfg.window_hours * 3600)
@@ -227,9 +249,9 @@ def _anchor_windows(events: pl.DataFrame, cfg: IndexConfig) -> dict[str, pl.Data
         if window == AFTER_ANCHOR:
             out[anchor] = window_last(a.with_columns(begin="event_idx"), events, pl.col("sec") + w - 1, ["hadm_key"])
         elif window == UNTIL_AUX_TIME:
-            out[anchor] = window_last(
-                a.with_columns(begin="event_idx"), events, pl.col("aux_time").dt.epoch("s") - 1, []
-            )
+            until = _admission_cut(a, events) if cfg.ed_context == "until_admission" else a["aux_time"]
+            a = a.with_columns(begin="event_idx", _until=until)
+            out[anchor] = window_last(a, events, pl.col("_until").dt.epoch("s") - 1, []).drop("_until")
         elif window == BEFORE_ANCHOR:
             out[anchor] = window_begin(a.with_columns(end=pl.col("event_idx") + 1), events, cfg.window_hours)
         else:
@@ -264,7 +286,9 @@ def risk_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
     """Risk samples of ``tasks`` (RiskTask) in one shard; labels are ``["yes"]`` or ``["no"]``."""
     if not tasks:
         return pl.DataFrame(schema=INDEX_SCHEMA)
-    anchors = {a: add_admission_and_history(f, events) for a, f in risk_anchor_frames(events, cfg).items()}
+    # as of the anchor: an ED stay is never headed by the admission it leads to (label leakage, spec §1.4)
+    frames = risk_anchor_frames(events, cfg)
+    anchors = {a: add_admission_and_history(f, events, pl.col("target_idx")) for a, f in frames.items()}
     frames = []
     for task in tasks:
         label, keep = RISK_RULES[task.rule].expressions(task.hours)
@@ -280,9 +304,16 @@ def risk_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
     return _finish(frames, cfg)
 
 
+def patients_in_range(timeline: pl.DataFrame, cfg: IndexConfig) -> pl.DataFrame:
+    """Rows of the patients whose timeline length (events) is within the reference's filter (spec §2.5)."""
+    n_events = pl.col("event_idx").max().over("subject_id") + 1
+    return timeline.filter(n_events.is_between(cfg.min_patient_events, cfg.max_patient_events))
+
+
 def build_index(timeline: pl.DataFrame, cfg: IndexConfig = IndexConfig(), tasks=None) -> pl.DataFrame:
     """The full sample index of one timeline shard, for ``tasks`` (default: every task)."""
     tasks = tasks or tuple(ALL_TASKS.values())
+    timeline = patients_in_range(timeline, cfg)
     events = event_frame(timeline)
     dm = decision_index(timeline, events, [t for t in tasks if isinstance(t, DecisionTask)], cfg)
     risk = risk_index(events, [t for t in tasks if isinstance(t, RiskTask)], cfg)
