@@ -66,7 +66,7 @@ CONFIG = SynthMimicConfig
 
 
 def run(config: SynthMimicConfig) -> int:
-    from ehr_r1.synth.mimic import write_synthetic_mimic
+    from ehr_r1.synth.writer import write_synthetic_mimic
 
     cfg, started = config.synth, time.perf_counter()
 
