@@ -98,7 +98,13 @@ class BuildConfig:
     check_disjoint: str | None = field(
         default=None, metadata={"help": "A built dataset whose patients must not appear in this one."}
     )
+    overwrite: bool = field(default=False, metadata={"help": "Replace an output folder another ehr-r1 command wrote."})
     index: IndexConfig = field(default_factory=IndexConfig, metadata={"help": "Context filters."})
+
+    @property
+    def tokenizer_dir(self) -> str | None:
+        """The tokenizer when it is a local folder (an input the output must not touch)."""
+        return self.tokenizer if self.tokenizer and Path(self.tokenizer).is_dir() else None
 
     def __post_init__(self):
         for name in ("max_per_task", "num_shards", "max_length"):
@@ -214,7 +220,9 @@ def build_dataset(cfg: BuildConfig) -> dict:
     in_split = pl.Series(in_test_split(patients.to_numpy(), cfg.seed, sampling.test_fraction))
     subjects = patients.filter(in_split if sampling.split == "test" else ~in_split).to_frame()
     num_shards = cfg.num_shards or default_num_shards(*source.input_bytes(), subjects.height / max(1, patients.len()))
-    with atomic_output_dir(cfg.output) as tmp:
+    command = "build-bench" if cfg.dataset == "ehr-bench" else "build-ins"
+    inputs = (cfg.mimic_dir, cfg.atc_map, cfg.check_disjoint, cfg.sampling, cfg.reasoning_file, cfg.tokenizer_dir)
+    with atomic_output_dir(cfg.output, cfg.overwrite, inputs, command) as tmp:
         work = tmp / ".work"
         shards = build_timelines(source, work / "timelines", num_shards, subjects=subjects)
         index_paths, freqs = index_shards(shards, cfg, sampling, work)
@@ -231,6 +239,7 @@ def build_dataset(cfg: BuildConfig) -> dict:
         write_folder(tmp, rows, cpt, cfg, sampling, audit)
         shutil.rmtree(work)
         manifest = {
+            "command": command,
             "dataset": sampling.name,
             "split": sampling.split,
             "seed": cfg.seed,

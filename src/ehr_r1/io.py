@@ -1,38 +1,160 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Filesystem helpers: outputs appear whole or not at all."""
+"""Filesystem helpers: outputs appear whole or not at all, and never destroy what the project did not write.
+
+``atomic_output_dir`` is the one way a command writes a folder:
+
+- it refuses, before any work, an output that is, contains or lies inside one of the command's inputs (a user's
+  MIMIC-IV copy is irreplaceable); an existing folder that no ``ehr-r1`` command wrote (recognised by its
+  ``manifest.json``, or ``synthetic_mimic.json``), whatever the flags; and one that another command wrote unless
+  ``overwrite`` is given. A previous output of the same command is replaced (a rebuild);
+- the work happens in a hidden sibling ``.<name>.tmp-*``; two runs into one output are serialised by a lock
+  (the second refuses);
+- the finished folder is swapped in with one atomic exchange (``renameat2(RENAME_EXCHANGE)``), so a kill at any
+  instant leaves the old or the new output; the old one is then deleted. A run killed mid-build leaves only its
+  temporary folder, which the next run into the same output deletes first.
+"""
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from ehr_r1.errors import EhrR1Error
+
+
+MANIFEST, SYNTH_RECORD = "manifest.json", "synthetic_mimic.json"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def written_by(folder: Path) -> str | None:
+    """The ``ehr-r1`` command that wrote ``folder``, from its manifest (``command``, or ``dataset`` for older
+    builds), or None when no ehr-r1 command did."""
+    if (folder / SYNTH_RECORD).is_file():
+        return "synth-mimic"
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    legacy = {"ehr-bench": "build-bench", "ehr-ins": "build-ins"}.get(manifest.get("dataset"))
+    return manifest.get("command") or legacy
+
+
+def _related(a: Path, b: Path) -> bool:
+    return a == b or a in b.parents or b in a.parents
+
+
+def check_output(final: Path, inputs: Iterable[str | os.PathLike | None], command: str | None, overwrite: bool):
+    """One-line errors for an output that would destroy an input or a folder this command did not write."""
+    for given in inputs:
+        if given is None:
+            continue
+        source = Path(given).resolve()
+        if _related(final, source):
+            where = "is" if final == source else "contains" if final in source.parents else "lies inside"
+            raise EhrR1Error(f"--output {final} {where} the input {source}: choose another folder")
+    if not final.exists():
+        return
+    if not final.is_dir():
+        raise EhrR1Error(f"--output {final}: a file exists there; choose another path")
+    if not any(final.iterdir()):
+        return
+    writer = written_by(final)
+    if writer is None:
+        raise EhrR1Error(f"--output {final}: an existing folder that ehr-r1 did not write; choose another one")
+    if writer != command and not overwrite:
+        raise EhrR1Error(f"--output {final}: written by `ehr-r1 {writer}`; pass --overwrite to replace it")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2``); False where the system cannot."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    if not final.exists():
+        tmp.rename(final)
+        return
+    if _exchange(tmp, final):
+        shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+        return
+    old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"  # no atomic exchange: two renames
+    final.rename(old)
+    tmp.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def atomic_output_dir(final: str | os.PathLike, overwrite: bool = True) -> Iterator[Path]:
+def _lock(final: Path) -> Iterator[None]:
+    path = final.parent / f".{final.name}.lock"
+    with open(path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise EhrR1Error(f"--output {final}: another ehr-r1 run is writing there; wait for it") from None
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _writable_parent(final: Path) -> None:
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise EhrR1Error(f"--output {final}: cannot create its folder ({err.strerror})") from None
+    if not os.access(final.parent, os.W_OK):
+        raise EhrR1Error(f"--output {final}: {final.parent} is not writable")
+
+
+@contextlib.contextmanager
+def atomic_output_dir(
+    final: str | os.PathLike,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike | None] = (),
+    command: str | None = None,
+) -> Iterator[Path]:
     """Yield a temporary sibling folder; on success it replaces ``final``, on any error it is removed.
 
-    A build killed midway leaves only a hidden ``.<name>.tmp-*`` folder, which the next run ignores and cleans.
+    Args:
+        final: the output folder.
+        overwrite: replace an existing folder even if ``command`` did not write it.
+        inputs: the command's input paths; an output related to any of them is refused.
+        command: the ``ehr-r1`` command writing (its outputs' manifests say ``"command": command``).
     """
-    final = Path(final).absolute()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    for stale in final.parent.glob(f".{final.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if final.exists():
-        if not overwrite:
+    final = Path(final).resolve()
+    check_output(final, inputs, command, overwrite)
+    _writable_parent(final)
+    with _lock(final):
+        for stale in final.parent.glob(f".{final.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
+        try:
+            tmp.mkdir()
+            yield tmp
+            _swap_in(tmp, final)
+        except OSError as err:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise FileExistsError(f"{final}: already exists")
-        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-        final.rename(old)
-        tmp.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(final)
+            if err.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
+                raise EhrR1Error(f"--output {final}: {err.strerror}; nothing was written") from None
+            raise
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise

@@ -8,6 +8,7 @@ Qwen's pre-tokenizer regex, plus Qwen3's added tokens at their real ids (``<|end
 of the Qwen3 template (``enable_thinking`` switch, ``{% generation %}`` markers for assistant-only loss).
 """
 
+import json
 import logging
 from dataclasses import dataclass, field
 from importlib import resources
@@ -130,9 +131,10 @@ def build_tiny_model(output_dir: str | Path, seed: int = 0) -> Path:
         bos_token_id=pad_id, eos_token_id=[eos_id, pad_id], pad_token_id=pad_id,
         do_sample=True, temperature=0.6, top_p=0.95, top_k=20,
     )  # fmt: skip
-    with atomic_output_dir(output_dir) as tmp:
+    with atomic_output_dir(output_dir, command="tiny-model") as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        (tmp / "manifest.json").write_text(json.dumps({"command": "tiny-model", "seed": seed}) + "\n")
     n_params = sum(p.numel() for p in model.parameters())
     logger.info("wrote tiny Qwen3 (%.1fM parameters, vocab %d) to %s", n_params / 1e6, len(tokenizer), output_dir)
     return Path(output_dir)

@@ -142,12 +142,15 @@ def write_synthetic_mimic(
     if not 1 <= compresslevel <= 9:
         raise EhrR1Error(f"compresslevel must be 1-9, got {compresslevel}")
     out = Path(out_dir)
-    if out.exists() and not overwrite:
+    if out.exists() and any(out.iterdir()) and not overwrite:
         raise EhrR1Error(f"{out}: already exists (pass overwrite=True / --overwrite to replace it)")
     suffix = ".csv.gz" if compression == "gzip" else ".csv"
     workers = workers or min(8, os.cpu_count() or 1)
     n_chunks = -(-cfg.patients // config.CHUNK_PATIENTS)
-    with atomic_output_dir(out) as tmp, concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    with (
+        atomic_output_dir(out, overwrite, command="synth-mimic") as tmp,
+        concurrent.futures.ThreadPoolExecutor(workers) as pool,
+    ):
         for m in cfg.modules:
             (tmp / m).mkdir()
         _write_atc_index(tmp / "index_mapping")
