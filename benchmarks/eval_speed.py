@@ -79,13 +79,17 @@ def risk_rows(backend, samples: list[Sample], batch_size: int, budgets: tuple[in
     def generate(new_tokens: int):
         def run():
             for batch in batches:  # same harness path as score_risk: render, tokenise, run, parse
-                texts = [backend.renderer.prompt(s, 1)[0] for s in batch]
-                enc = backend._encode(texts)
+                encoded = backend._take(batch)
+                ids, mask = backend._pad([e.ids for e in encoded], left=True)
                 with torch.inference_mode():
                     out = backend.model.generate(
-                        **enc, max_new_tokens=new_tokens, do_sample=False, pad_token_id=backend.tokenizer.pad_token_id
+                        input_ids=ids,
+                        attention_mask=mask,
+                        max_new_tokens=new_tokens,
+                        do_sample=False,
+                        pad_token_id=backend.tokenizer.pad_token_id,
                     )
-                answers = backend.tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+                answers = backend.tokenizer.batch_decode(out[:, ids.shape[1] :], skip_special_tokens=True)
                 [parse_risk(a) for a in answers]
 
         return run

@@ -93,14 +93,14 @@ def test_eval_flags_keep_their_spellings_and_defaults_come_from_evalconfig(tmp_p
         "eval", "--bench", "b", "--output", "o", "--baseline", "logreg", "--train", "t", "--no-think",
         "--no-template-kwargs", "--backend", "openai", "--base-url", "http://x/v1", "--dtype", "bfloat16",
         "--tasks", "services", "mortality", "--limit", "3", "--max-new-tokens", "7", "--batch-size", "2",
-        "--max-model-len", "99", "--candidate-prompt", "--device", "cpu", "--tokenizer", "tok", "--top-logprobs",
+        "--max-model-len", "99", "--protocol", "plain", "--device", "cpu", "--tokenizer", "tok", "--top-logprobs",
         "5", "--request-timeout", "1.5", "--cv-folds", "3", "--n-resamples", "10", "--seed", "4", "--overwrite",
         "--api-key-env", "KEY", "--confidence", "0.9",
     )  # fmt: skip
     assert config == EvalConfig(
         bench="b", output="o", model=None, backend="openai", base_url="http://x/v1", api_key_env="KEY",
         tasks=["services", "mortality"], limit=3, max_new_tokens=7, batch_size=2, max_model_len=99, think=False,
-        candidate_prompt=True, dtype="bfloat16", device="cpu", tokenizer="tok", top_logprobs=5, template_kwargs=False,
+        protocol="plain", dtype="bfloat16", device="cpu", tokenizer="tok", top_logprobs=5, template_kwargs=False,
         request_timeout=1.5, baseline="logreg", train="t", cv_folds=3, n_resamples=10, seed=4, confidence=0.9,
         overwrite=True,
     )  # fmt: skip

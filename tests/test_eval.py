@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from openai_server import OpenAIServer, Reply, Request, completion, top_logprobs
 
 from ehr_r1.cli import main
 from ehr_r1.prompting import gold_items, parse_items, set_prf
@@ -144,10 +145,16 @@ def _check_consistent(out: Path) -> dict:
     from sklearn.metrics import roc_auc_score
 
     results = json.loads((out / "results.json").read_text())
-    records = list(_read_predictions(out).values())
+    everything = list(_read_predictions(out).values())
+    records = [r for r in everything if not r.get("error")]  # failed samples have no answer: not scored, counted
+    assert results["failures"]["n_failed"] == len(everything) - len(records)
     for task, entry in results["tasks"].items():
         mine = [r for r in records if r["task"] == task]
         assert entry["n"] == len(mine)
+        assert entry["n_failed"] == sum(r["task"] == task for r in everything) - len(mine)
+        if not mine:
+            assert entry["score"] is None
+            continue
         if entry["task_type"] == "decision_making":
             f1 = [set_prf(parse_items(r["prediction"] or ""), gold_items(r["gold"]))[2] for r in mine]
             assert entry["score"] == pytest.approx(sum(f1) / len(f1))
@@ -163,6 +170,7 @@ def _check_consistent(out: Path) -> dict:
     for kind, agg in results["aggregates"].items():
         scores = [e["score"] for e in results["tasks"].values() if e["task_type"] == kind and e["score"] is not None]
         assert agg["score"] == pytest.approx(sum(scores) / len(scores))
+        assert agg["n_failed"] == sum(e["n_failed"] for e in results["tasks"].values() if e["task_type"] == kind)
         assert agg["ci_low"] <= agg["score"] <= agg["ci_high"]
     assert (out / "per_task.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     report = (out / "report.md").read_text()
@@ -218,9 +226,10 @@ def test_risk_score_is_next_token_yes_share_and_batch_invariant(tiny_model_dir, 
     batched = [o.p_yes for o in backend.score_risk(samples)]  # inputs of different lengths: left padding
     single = [backend.score_risk([s])[0].p_yes for s in samples]
     assert batched == pytest.approx(single, abs=1e-5)
-    # by hand: the prompt ends with the empty think block; softmax over the next-token logits
+    # by hand: the official prompt (candidate list and format note, no switch) ends with the empty think block
     text, _ = backend.renderer.prompt(samples[0], 1)
-    assert text.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n") and "\n/no_think<|im_end|>" in text
+    assert text.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n") and "/no_think" not in text
+    assert "Candidate List: ['yes', 'no'].\nNote that you should directly output the answer" in text
     ids = backend.tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
     with torch.no_grad():
         probs = backend.model(ids).logits[0, -1].softmax(-1)
@@ -230,9 +239,48 @@ def test_risk_score_is_next_token_yes_share_and_batch_invariant(tiny_model_dir, 
     assert backend.tokenizer.decode(backend.yes_ids[:1]).strip().lower() == "yes"
 
 
+def test_token_budget_batches_and_outputs_do_not_depend_on_batching(tiny_model_dir, bench, tmp_path):
+    from ehr_r1.evaluation.bench import load_bench
+    from ehr_r1.evaluation.config import EvalConfig
+    from ehr_r1.evaluation.hf_backend import TransformersBackend
+    from ehr_r1.evaluation.runner import _ordered
+
+    config = EvalConfig(
+        bench=str(bench), output="", model=str(tiny_model_dir), max_batch_tokens=1500, max_new_tokens=4
+    )
+    backend = TransformersBackend(config)
+    seen = []
+    for group in _ordered(load_bench(bench).samples):  # longest first, one task type at a time
+        for batch in backend.batches(group):
+            risk = batch[0].task_type == "risk_prediction"
+            widths = [backend.renderer.n_tokens(backend.renderer.prompt(s, 1 if risk else 4)[0]) for s in batch]
+            cost = len(batch) * (max(widths) + (0 if risk else 4))
+            assert len(batch) <= 8 and (cost <= 1500 or len(batch) == 1)
+            assert len({s.task_type for s in batch}) == 1
+            seen.append(len(batch))
+            backend._encoded.clear()  # planned but not run here
+    assert sum(seen) == 24 and max(seen) > 1 and min(seen) < max(seen)
+    # whole runs: token-budget batches give the predictions of batch size 1
+    runs = {}
+    for name, extra in (("budget", ["--max-batch-tokens", "1500"]), ("one", ["--batch-size", "1"])):
+        out = tmp_path / name
+        args = ["--model", str(tiny_model_dir), "--bench", str(bench), "--output", str(out), "--max-new-tokens", "4"]
+        assert _eval(*args, "--n-resamples", "20", "--tasks", "services", "Inpatient_Mortality", *extra) == 0
+        runs[name] = _read_predictions(out)
+        assert json.loads((out / "results.json").read_text())["settings"]["max_batch_tokens"] == int(
+            extra[1] if name == "budget" else 8192
+        )
+    for key, record in runs["one"].items():
+        other = runs["budget"][key]
+        if record["task_type"] == "risk_prediction":
+            assert other["p_yes"] == pytest.approx(record["p_yes"], abs=1e-5)
+        else:
+            assert other["prediction"] == record["prediction"]
+
+
 def test_truncation_drops_oldest_events_and_keeps_header(tiny_model_dir, bench):
     from ehr_r1.evaluation.bench import load_bench
-    from ehr_r1.evaluation.hf_backend import ChatRenderer, load_tokenizer
+    from ehr_r1.evaluation.chat import ChatRenderer, load_tokenizer
 
     renderer = ChatRenderer(load_tokenizer(str(tiny_model_dir)), max_model_len=300)
     sample = max(load_bench(bench).samples, key=lambda s: len(s.input))
@@ -241,98 +289,43 @@ def test_truncation_drops_oldest_events_and_keeps_header(tiny_model_dir, bench):
     assert "## Patient Demographics" in text and "## Admissions" in text
     newest = sample.input.rsplit("\n\n## ", 1)[1]
     assert newest in text and sample.input.split("\n\n## ")[2] not in text  # the oldest event is gone
-    assert text.rstrip().endswith("<|im_start|>assistant") and "\n/think<|im_end|>" in text
+    assert (
+        text.rstrip().endswith("<|im_start|>assistant")
+        and "Do not output the code like ICD10 or ICD9.<|im_end|>" in text
+    )
 
 
 # ---------------------------------------------------------------------------------------- OpenAI-compatible backend
-class FakeServer:
-    """A threaded OpenAI-compatible server on 127.0.0.1 with canned chat completions and logprobs.
+def bench_responder(mode: str = "logprobs"):
+    """Answers for the fixture bench: decision-making ``<think>…</think>`` + two items; risk P(yes) = 0.8 for women and
+    0.3 for men (``Gender: F`` in the prompt), as top logprobs. ``no_logprobs``: text answers only; ``fail_once``: the
+    first request of the 41-year-old patient gets HTTP 400 (not retried within the run)."""
+    failed = threading.Event()
 
-    Decision-making answers are ``<think>…</think>`` + two items; risk answers give P(yes) = 0.8 for women and 0.3 for
-    men (``Gender: F`` in the prompt), as top logprobs. ``mode`` switches to no logprobs / failures.
-    """
-
-    def __init__(self, mode: str = "logprobs"):
-        self.mode, self.requests, self.lock = mode, [], threading.Lock()
-        self.release = threading.Event()
-        self.hold_after: int | None = None  # block requests after this many (to kill the client mid-run)
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _send(self, code: int, body: dict):
-                data = json.dumps(body).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                if server.mode == "unauthorized":
-                    return self._send(401, {"error": {"message": "invalid api key"}})
-                self._send(200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server.lock:
-                    server.requests.append((body, dict(self.headers)))
-                    count = len(server.requests)
-                if server.hold_after is not None and count > server.hold_after:
-                    server.release.wait(60)
-                code, response = server.respond(body)
-                self._send(code, response)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def respond(self, body: dict) -> tuple[int, dict]:
-        user = body["messages"][-1]["content"]
-        if self.mode == "fail_once" and "Anchor_Age: 41" in user and not getattr(self, "_failed", False):
-            self._failed = True
-            return 400, {"error": {"message": "context length exceeded"}}
-        if body["max_tokens"] != 1:
-            return 200, _completion("<think>\nlabs look stable\n</think>\n\nHemoglobin\nMED")
+    def respond(request: Request) -> Reply | dict | str:
+        user = request.user
+        if mode == "fail_once" and "Anchor_Age: 41" in user and not failed.is_set():
+            failed.set()
+            return Reply({"error": {"message": "context length exceeded"}}, status=400)
+        if request.body["max_tokens"] != 1:
+            return "<think>\nlabs look stable\n</think>\n\nHemoglobin\nMED"
         p_yes = 0.8 if "Gender: F" in user else 0.3
-        if self.mode == "no_logprobs":
-            return 200, _completion("Yes" if p_yes > 0.5 else "maybe")
+        if mode == "no_logprobs":
+            return "Yes" if p_yes > 0.5 else "maybe"
         first = "yes" if p_yes > 0.5 else "no"
-        top = [("yes", p_yes), ("no", 1 - p_yes - 0.05), (" Yes", 0.03), ("I", 0.02)]
-        logprobs = {"content": [{"token": first, "logprob": _log(p_yes if first == "yes" else 1 - p_yes - 0.05),
-                                 "top_logprobs": [{"token": t, "logprob": _log(p)} for t, p in top]}]}  # fmt: skip
-        return 200, _completion(first, logprobs)
+        probs = {"yes": p_yes, "no": 1 - p_yes - 0.05, " Yes": 0.03, "I": 0.02}
+        return completion(first, logprobs=top_logprobs(probs, first))
 
-    def close(self):
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def _log(p: float) -> float:
-    import math
-
-    return math.log(p)
-
-
-def _completion(content: str, logprobs: dict | None = None) -> dict:
-    choice = {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-    if logprobs is not None:
-        choice["logprobs"] = logprobs
-    return {"id": "x", "object": "chat.completion", "model": "fake-model", "choices": [choice]}
+    return respond
 
 
 @pytest.fixture
 def server():
-    fake = FakeServer()
-    yield fake
-    fake.close()
+    with OpenAIServer(bench_responder()) as fake:
+        yield fake
 
 
-def _openai_args(server: FakeServer, bench: Path, out: Path) -> list[str]:
+def _openai_args(server: OpenAIServer, bench: Path, out: Path) -> list[str]:
     return ["--backend", "openai", "--base-url", server.url, "--model", "fake-model", "--bench", str(bench),
             "--output", str(out), "--max-new-tokens", "64", "--batch-size", "3", "--n-resamples", "100"]  # fmt: skip
 
@@ -351,11 +344,14 @@ def test_openai_backend_scores_from_logprobs(server, bench, tmp_path, monkeypatc
     assert results["aggregates"]["risk_prediction"]["score"] == 1.0
     # decision-making: "Hemoglobin", "MED" after </think>
     assert records["services/services-0"]["items"] == ["Hemoglobin", "MED"]
-    assert len(server.requests) == 24
-    for body, headers in server.requests:
+    assert len(server.chat_requests) == 24 and results["failures"]["n_failed"] == 0
+    for request in server.chat_requests:
+        body, headers = request.body, request.headers
         think = body["max_tokens"] != 1
         assert body["chat_template_kwargs"] == {"enable_thinking": think} and body["temperature"] == 0
-        assert body["messages"][-1]["content"].endswith("\n/think" if think else "\n/no_think")
+        user = body["messages"][-1]["content"]  # the official protocol: candidate list + format note, no switch
+        assert user.endswith("ICD10 or ICD9." if think else "only choose one answer from the Candidate List.")
+        assert ("Candidate List: ['yes', 'no']." in user) != think and "/think" not in user
         assert body["messages"][0] == {"role": "system", "content": "You are a helpful assistant."}
         assert headers["Authorization"] == "Bearer sk-test"
         assert (body.get("logprobs"), body.get("top_logprobs")) == ((None, None) if think else (True, 20))
@@ -365,12 +361,13 @@ def test_openai_resume_after_limit_and_kill(server, bench, tmp_path):
     out = tmp_path / "run"
     args = _openai_args(server, bench, out)
     assert _eval(*args, "--limit", "2") == 0
-    assert len(server.requests) == 8 and json.loads((out / "results.json").read_text())["bench"]["n_samples"] == 8
+    assert len(server.chat_requests) == 8
+    assert json.loads((out / "results.json").read_text())["bench"]["n_samples"] == 8
     # a killed writer leaves a torn last line: it is dropped and that sample is redone
     with open(out / "predictions.jsonl", "a") as f:
         f.write('{"idx": "services-5", "task": "serv')
     assert _eval(*args) == 0
-    assert len(server.requests) == 24  # only the 16 new samples were requested
+    assert len(server.chat_requests) == 24  # only the 16 new samples were requested
     results = _check_consistent(out)
     assert results["bench"]["n_samples"] == 24 and len(_read_predictions(out)) == 24
 
@@ -383,47 +380,53 @@ def test_openai_kill_mid_run_keeps_finished_predictions(server, bench, tmp_path)
     import time
 
     out = tmp_path / "run"
-    server.hold_after = 7  # requests 8+ hang: the client is killed while waiting for them
+    server.hold(7)  # requests 8+ hang: the client is killed while waiting for them
     cmd = [sys.executable, "-m", "ehr_r1.cli", "eval", *_openai_args(server, bench, out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
-    deadline = time.time() + 60
-    while time.time() < deadline and len(server.requests) < 9:
-        time.sleep(0.1)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    try:
+        deadline = time.time() + 300  # a loaded machine can take long to import torch / transformers
+        while time.time() < deadline and len(server.chat_requests) < 9 and proc.poll() is None:
+            time.sleep(0.1)
+        assert len(server.chat_requests) >= 9, "the client never reached the held requests"
+        # the batches of 3 that completed before the hang are on disk (fsync'ed per batch)
+        while time.time() < deadline and len(_read_predictions(out)) < 6:
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=120)
     finished = _read_predictions(out)
-    assert 3 <= len(finished) <= 7  # the batches of 3 that completed before the hang
-    server.hold_after, before = None, len(server.requests)
-    server.release.set()
+    assert 6 <= len(finished) <= 7
+    before = len(server.chat_requests)
+    server.release()
     assert _eval(*_openai_args(server, bench, out)) == 0
-    assert len(server.requests) - before == 24 - len(finished)
+    assert len(server.chat_requests) - before == 24 - len(finished)
     _check_consistent(out)
 
 
-def test_openai_fallbacks_and_failed_requests(bench, tmp_path):
-    fake = FakeServer(mode="no_logprobs")
-    try:
+def test_openai_fallbacks_and_failed_requests(bench, tmp_path, caplog):
+    with OpenAIServer(bench_responder("no_logprobs")) as fake:
         out = tmp_path / "text"
-        assert _eval(*_openai_args(fake, bench, out), "--tasks", "Inpatient_Mortality") == 0
+        with caplog.at_level("WARNING"):
+            assert _eval(*_openai_args(fake, bench, out), "--tasks", "Inpatient_Mortality") == 0
+        assert "fall back to the answer text" in caplog.text
         results = _check_consistent(out)
         records = _read_predictions(out).values()
         assert {r["score_source"] for r in records} == {"text", None}
         assert results["tasks"]["Inpatient_Mortality"]["n_unparseable"] == 3  # the "maybe" answers
-    finally:
-        fake.close()
-    fake = FakeServer(mode="fail_once")
-    try:
+    with OpenAIServer(bench_responder("fail_once")) as fake:
         out = tmp_path / "fail"
         assert _eval(*_openai_args(fake, bench, out), "--tasks", "services") == 0
+        assert len(fake.chat_requests) == 6  # HTTP 400 is not retried within the run
         entry = json.loads((out / "results.json").read_text())["tasks"]["services"]
-        assert entry["n_errors"] == 1 and entry["n_unparseable"] == 1
+        # the failed sample is left out of the score, not scored as an empty answer
+        assert (entry["n_failed"], entry["n"], entry["n_unparseable"]) == (1, 5, 0)
+        failed = _read_predictions(out)["services/services-1"]
+        assert failed["prediction"] is None and failed["error"].startswith("HTTP 400: ") and "items" not in failed
         assert _eval(*_openai_args(fake, bench, out), "--tasks", "services") == 0  # the failed request is retried
-        assert len(fake.requests) == 7
+        assert len(fake.chat_requests) == 7
         entry = json.loads((out / "results.json").read_text())["tasks"]["services"]
-        assert entry["n_errors"] == 0 and entry["n_unparseable"] == 0
-    finally:
-        fake.close()
+        assert (entry["n_failed"], entry["n"], entry["n_unparseable"]) == (0, 6, 0)
+        _check_consistent(out)
 
 
 # ------------------------------------------------------------------------------------------------------ baselines
@@ -480,11 +483,8 @@ def test_bad_input_one_line_errors(tmp_path, bench, capsys):
     message = error("--backend", "openai", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", "m",
                     "--bench", str(bench), "--output", str(tmp_path / "o2"))  # fmt: skip
     assert "cannot reach the server" in message
-    fake = FakeServer(mode="unauthorized")
-    try:
+    with OpenAIServer(api_key="sk-the-right-key-123") as fake:
         assert "HTTP 401" in error(*_openai_args(fake, bench, tmp_path / "o3"))
-    finally:
-        fake.close()
     assert "must start with http" in error("--backend", "openai", "--base-url", "localhost:8000/v1", "--model", "m",
                                            "--bench", str(bench), "--output", str(tmp_path / "o4"))  # fmt: skip
     assert "--model is required" in error("--bench", str(bench), "--output", out)
@@ -503,7 +503,7 @@ def test_openai_backend_truncates_with_the_model_tokenizer(server, bench, tmp_pa
     )
     sent = {
         b["messages"][1]["content"].split("Anchor_Age: ")[1][:2]: b["messages"][1]["content"]
-        for b, _ in server.requests
+        for b in (r.body for r in server.chat_requests)
     }
     longest = sent["45"]  # services-5: 8 lab events, the oldest ones dropped, header and newest kept
     assert "## Patient Demographics" in longest and "## Admissions" in longest

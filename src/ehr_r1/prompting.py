@@ -8,11 +8,12 @@ Conventions, fixed here once (the reference code disagrees with itself, spec §1
   ``/no_think`` in training only);
 - the answer is the text after the **last** ``</think>`` whatever the model name; decision-making items are split on
   newlines and on a literal backslash-n, stripped, empties dropped; comparisons are case-insensitive;
-- risk answers are ``yes`` / ``no``, compared after stripping whitespace and case-folding.
+- risk answers are ``yes`` / ``no``, compared after stripping whitespace and case-folding;
+- evaluation's ``official`` protocol adds the released ``test.py --prompt`` lines (``official_prompt_lines``).
 """
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 
 SYSTEM_PROMPT = "You are a helpful assistant."
@@ -23,8 +24,6 @@ YES, NO = "yes", "no"
 RISK_LABELS = (YES, NO)
 
 _ITEM_SPLIT = re.compile(r"\r?\n|\\n")
-_EVENT_BOUNDARY = re.compile(r"\n\n(?=## )")
-_HEADER_EVENTS = ("## Patient Demographics", "## Discharge [", "## Admissions [")
 
 
 def default_think(task_type: str) -> bool:
@@ -39,36 +38,31 @@ def think_suffix(think: bool | None) -> str:
     return "\n/think" if think else "\n/no_think"
 
 
-def baseline_suffix(task_type: str, candidates: Sequence[str] | None) -> str:
-    """Extra lines for untrained baselines (spec §5.4): candidate list and answer-format instructions."""
-    lines = []
-    if candidates:
-        lines.append(f"You should choose the item from the candidate list below. Candidate List: {list(candidates)}.")
-    if task_type == DECISION_MAKING:
-        lines.append(
-            "Directly output the answer without any other information. Separate several items with \\n. "
-            "Use item names, not codes (no ICD9 or ICD10 codes)."
-        )
-    else:
-        lines.append(
-            "Directly output the answer without any other information; only choose one answer from the Candidate List."
-        )
-    return "\n" + "\n".join(lines)
+# The lines the released evaluation script adds with ``--prompt`` (``test.py``), byte for byte.
+OFFICIAL_CANDIDATE_PROMPT = "You should choose the item from the candidate list below. Candidate List: {candidates}."
+OFFICIAL_FORMAT_PROMPTS = {
+    DECISION_MAKING: (
+        "Note that you should directly output the answer without any other information. If there are several items "
+        "in the prediction, please separate them by `\\n`. For all predicted items, please use the item name instead "
+        "of the item code. Do not output the code like ICD10 or ICD9."
+    ),
+    RISK_PREDICTION: (
+        "Note that you should directly output the answer without any other information. You can only choose one "
+        "answer from the Candidate List."
+    ),
+}
 
 
-def user_content(
-    input_text: str,
-    instruction: str,
-    think: bool | None = None,
-    task_type: str = DECISION_MAKING,
-    candidates: Sequence[str] | None = None,
-    baseline_prompt: bool = False,
-) -> str:
-    """The user turn: ``{input}\\n{instruction}`` [+ baseline lines] [+ think switch]."""
-    text = f"{input_text}\n{instruction}"
-    if baseline_prompt:
-        text += baseline_suffix(task_type, candidates)
-    return text + think_suffix(think)
+def official_prompt_lines(task_type: str, candidates: Sequence[str] | None) -> list[str]:
+    """The released ``test.py --prompt`` lines that follow the instruction: the candidate list (a Python list repr,
+    only when the sample has candidates), then the answer-format note of the task type."""
+    lines = [OFFICIAL_CANDIDATE_PROMPT.format(candidates=list(candidates))] if candidates else []
+    return [*lines, OFFICIAL_FORMAT_PROMPTS[task_type]]
+
+
+def user_content(input_text: str, instruction: str, think: bool | None = None) -> str:
+    """The user turn of training and ``--protocol plain``: ``{input}\\n{instruction}`` [+ think switch]."""
+    return f"{input_text}\n{instruction}" + think_suffix(think)
 
 
 def build_messages(input_text: str, instruction: str, completion: str | None = None, **kwargs) -> list[dict[str, str]]:
@@ -161,40 +155,3 @@ def is_risk_label(label: str) -> bool:
 def gold_items(output: str | Sequence[str]) -> list[str]:
     """Gold items of a dataset ``output`` column (newline-joined string, or already a list)."""
     return [o.strip() for o in output if o.strip()] if not isinstance(output, str) else parse_items(output, False)
-
-
-# -------------------------------------------------------------------------------------------------------- truncation
-def split_input_blocks(input_text: str) -> tuple[list[str], list[str]]:
-    """Split a rendered ``input`` into (header blocks, event blocks) at ``\\n\\n## `` boundaries.
-
-    Header blocks are the leading demographics / previous-discharge / admission blocks (spec §4.3); the rest are
-    events in time order. Works on released EHR-Bench inputs as well as on ours.
-    """
-    blocks = _EVENT_BOUNDARY.split(input_text)
-    n_header = 0
-    while n_header < len(blocks) and blocks[n_header].lstrip("\n").startswith(_HEADER_EVENTS):
-        n_header += 1
-    return blocks[:n_header], blocks[n_header:]
-
-
-def truncate_input(input_text: str, fits: Callable[[str], bool]) -> tuple[str, int]:
-    """Drop whole events, oldest first, until ``fits(text)``; never the header. Returns (text, events dropped).
-
-    ``fits`` sees the candidate ``input`` and decides with the full prompt (chat template, instruction, switch), so
-    the system prompt and the instruction are never cut. Binary search keeps it to O(log n) tokenizer calls.
-    """
-    if fits(input_text):
-        return input_text, 0
-    header, events = split_input_blocks(input_text)
-
-    def join(drop: int) -> str:
-        return "\n\n".join(header + events[drop:])
-
-    lo, hi = 1, len(events)  # smallest drop count that fits; `hi` (all events dropped) is the fallback
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if fits(join(mid)):
-            hi = mid
-        else:
-            lo = mid + 1
-    return join(lo), lo

@@ -7,15 +7,18 @@ get P(yes) = P(yes) / (P(yes) + P(no)) from the next-token distribution after th
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ehr_r1.errors import EhrR1Error
 from ehr_r1.evaluation.bench import Sample
-from ehr_r1.prompting import normalize_item
+from ehr_r1.prompting import NO, RISK_LABELS, YES, normalize_item
 
 
-YES_NO_VARIANTS = ("yes", "Yes", "YES", " yes", " Yes", "no", "No", "NO", " no", " No")
+# Spellings of the answers whose probabilities are summed: yes, Yes, YES, " yes", " Yes" (and likewise for no).
+YES_NO_VARIANTS = tuple(
+    v for label in RISK_LABELS for v in (label, label.title(), label.upper(), f" {label}", f" {label.title()}")
+)
 
 
 @dataclass
@@ -26,7 +29,7 @@ class Output:
     p_yes: float | None = None
     source: str | None = None  # risk: "logits", "logprobs" or "text" (hard 0/1 from the answer)
     events_dropped: int = 0
-    error: str | None = None
+    error: str | None = None  # why the sample failed (no answer): it is excluded from the scores and retried later
 
 
 @dataclass
@@ -49,6 +52,13 @@ class Backend:
 
     name = "base"
     timer: Timer
+    batch_size: int = 1
+
+    def batches(self, samples: list[Sample]) -> Iterator[list[Sample]]:
+        """Batches of samples of one task type, in the given order (default: ``batch_size`` at a time)."""
+        size = max(1, self.batch_size)
+        for start in range(0, len(samples), size):
+            yield samples[start : start + size]
 
     def generate(self, samples: list[Sample]) -> list[Output]:
         raise NotImplementedError
@@ -63,13 +73,13 @@ class Backend:
 
 def yes_probability(token_logprobs: Iterable[tuple[str, float]]) -> float | None:
     """P(yes) / (P(yes) + P(no)) from (token, logprob) pairs; case/space variants are summed. None if neither."""
-    mass = {"yes": 0.0, "no": 0.0}
+    mass = dict.fromkeys(RISK_LABELS, 0.0)
     for token, logprob in token_logprobs:
         key = normalize_item(token)
         if key in mass and logprob is not None and not math.isnan(logprob):
             mass[key] += math.exp(logprob)
-    total = mass["yes"] + mass["no"]
-    return mass["yes"] / total if total > 0 else None
+    total = mass[YES] + mass[NO]
+    return mass[YES] / total if total > 0 else None
 
 
 def make_backend(config) -> Backend:

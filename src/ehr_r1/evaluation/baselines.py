@@ -19,7 +19,7 @@ import numpy as np
 
 from ehr_r1.evaluation.backends import Output
 from ehr_r1.evaluation.bench import Sample
-from ehr_r1.prompting import RISK_PREDICTION, gold_items, normalize_item
+from ehr_r1.prompting import RISK_PREDICTION, gold_items, is_yes, normalize_item
 
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def _top_labels(samples: list[Sample]) -> list[str]:
 
 
 def _labels(samples: list[Sample]) -> np.ndarray:
-    return np.array([normalize_item(s.output) == "yes" for s in samples], dtype=int)
+    return np.array([is_yes(s.output) for s in samples], dtype=int)
 
 
 def _prior(samples: list[Sample], fit: list[Sample] | None) -> np.ndarray:

@@ -6,8 +6,15 @@ Accepted ``--bench`` values:
 - a ``build-bench`` output folder: ``data/<task_type>/<task>/*.parquet`` (+ ``manifest.json`` with ``fingerprints``);
 - any folder of parquet files with the bench columns (EHR-Ins folders for ``--train``: every ``*.parquet`` below it);
 - a released JSONL file (``ehr_bench_decision_making.jsonl`` / ``ehr_bench_risk_prediction.jsonl``), or a folder
-  holding them. Their ``task_info`` may lack ``task`` / ``task_type``: the task comes from ``task_info["event"]`` (or
-  ``target_key``) and the type from the candidates (``["yes", "no"]``) or an AUROC-like metric.
+  holding them, with the reference's ``task_info`` keys (``target_key``, ``event``, ``metric``, ``bid_event``,
+  ``task_type``, ``instruction``, ``task``, ``target``, ``label``).
+
+The task of a sample is its ``task`` (column or ``task_info["task"]``); without one, the task whose catalogue
+instruction (``ehr_r1.tasks.catalogue.ALL_TASKS``, the reference's text byte for byte) is the sample's instruction;
+tasks sharing an instruction (``Inpatient_Mortality`` and ``ED_Inpatient_Mortality``) are told apart by
+``task_info["event"]`` (their anchor table). Only an instruction that no task has falls back to ``task_info["event"]``
+(or ``target_key``). The type is ``task_type`` (column or ``task_info``), else the catalogue task's, else risk for
+``["yes", "no"]`` candidates or a risk metric (the reference's ``aucroc``, ``auroc``, ...).
 """
 
 import hashlib
@@ -19,14 +26,23 @@ from itertools import zip_longest
 from pathlib import Path
 
 from ehr_r1.errors import EhrR1Error, InputError
-from ehr_r1.prompting import DECISION_MAKING, RISK_PREDICTION, TASK_TYPES
+from ehr_r1.prompting import (
+    DECISION_MAKING,
+    RISK_LABELS,
+    RISK_PREDICTION,
+    TASK_TYPES,
+    is_risk_label,
+    is_yes,
+    normalize_item,
+)
+from ehr_r1.tasks.catalogue import ALL_TASKS
 
 
 logger = logging.getLogger(__name__)
 
 REQUIRED = ("idx", "instruction", "input", "output")
 RELEASED_FILES = ("ehr_bench_decision_making.jsonl", "ehr_bench_risk_prediction.jsonl")
-_RISK_METRICS = {"auroc", "auc", "roc_auc", "auprc", "risk"}
+_RISK_METRICS = {"aucroc", "auroc", "auc", "roc_auc", "auprc", "risk"}  # "aucroc": the reference's name
 
 
 @dataclass
@@ -100,8 +116,8 @@ def _first_per_task(samples: list[Sample], limit: int) -> list[Sample]:
     keep: set[int] = set()
     for rows in by_task.values():
         if rows[0].task_type == RISK_PREDICTION:
-            pos = [s for s in rows if s.output.strip().lower() == "yes"]
-            neg = [s for s in rows if s.output.strip().lower() != "yes"]
+            pos = [s for s in rows if is_yes(s.output)]
+            neg = [s for s in rows if not is_yes(s.output)]
             rows = [s for pair in zip_longest(pos, neg) for s in pair if s is not None]
         keep.update(id(s) for s in rows[:limit])
     return [s for s in samples if id(s) in keep]
@@ -133,11 +149,12 @@ def _read_parquet(file: Path) -> list[Sample]:
     missing = [c for c in (*REQUIRED, "task") if c not in table.column_names]
     if missing:
         raise InputError(file, "missing column", column=missing[0])
-    return [_sample(row, file) for row in table.to_pylist()]
+    index = _instruction_index()
+    return [_sample(row, file, index) for row in table.to_pylist()]
 
 
 def _read_jsonl(file: Path) -> list[Sample]:
-    samples = []
+    samples, index = [], _instruction_index()
     with open(file, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
@@ -148,11 +165,11 @@ def _read_jsonl(file: Path) -> list[Sample]:
                 raise InputError(f"{file}:{lineno}", f"malformed JSON ({err.msg})") from None
             if not isinstance(row, dict):
                 raise InputError(f"{file}:{lineno}", "expected a JSON object per line")
-            samples.append(_sample(row, f"{file}:{lineno}"))
+            samples.append(_sample(row, f"{file}:{lineno}", index))
     return samples
 
 
-def _sample(row: dict, where: object) -> Sample:
+def _sample(row: dict, where: object, index: dict[str, list[str]]) -> Sample:
     missing = [c for c in REQUIRED if row.get(c) is None]
     if missing:
         raise InputError(where, "missing field", column=missing[0])
@@ -162,33 +179,65 @@ def _sample(row: dict, where: object) -> Sample:
     candidates = [str(c) for c in (row.get("candidates") or [])]
     output = row["output"]
     output = "\n".join(map(str, output)) if isinstance(output, list) else str(output)
-    task = row.get("task") or info.get("task") or _task_from_info(info)
-    if not task:
-        raise InputError(where, "cannot tell the task (no 'task' and no task_info event/target_key)", column="task")
+    instruction = str(row["instruction"])
+    task = str(row.get("task") or info.get("task") or _task_from_instruction(instruction, info, index, where))
     return Sample(
         idx=str(row["idx"]),
-        task=str(task),
-        task_type=_task_type(row, info, candidates),
-        instruction=str(row["instruction"]),
+        task=task,
+        task_type=_task_type(row, info, candidates, task),
+        instruction=instruction,
         input=str(row["input"]),
         output=output,
         candidates=candidates,
     )
 
 
-def _task_from_info(info: dict) -> str | None:
-    event = info.get("event") or info.get("events") or info.get("target_key")
+def _instruction_index() -> dict[str, list[str]]:
+    """Catalogue task names by instruction (built per file: ``register_task`` may add tasks)."""
+    index: dict[str, list[str]] = {}
+    for task in ALL_TASKS.values():
+        index.setdefault(task.instruction.strip(), []).append(task.name)
+    return index
+
+
+def _task_from_instruction(instruction: str, info: dict, index: dict[str, list[str]], where: object) -> str:
+    """The catalogue task with this instruction; tasks sharing it are told apart by ``task_info["event"]``."""
+    names = index.get(instruction.strip())
+    if not names:
+        task = _task_from_info(info)
+        if not task:
+            raise InputError(
+                where, "cannot tell the task (no 'task', unknown instruction, no task_info event)", column="task"
+            )
+        return task
+    if len(names) == 1:
+        return names[0]
+    event = _task_from_info(info, keys=("event", "events"))
+    matching = [n for n in names if ALL_TASKS[n].table == event]
+    if len(matching) != 1:
+        raise InputError(
+            where,
+            f"tasks {', '.join(names)} share this instruction and task_info event {event!r} does not tell them apart",
+            column="task_info",
+        )
+    return matching[0]
+
+
+def _task_from_info(info: dict, keys: tuple[str, ...] = ("event", "events", "target_key")) -> str | None:
+    event = next((info[k] for k in keys if info.get(k)), None)
     if isinstance(event, list):
         event = event[0] if event else None
     return str(event) if event else None
 
 
-def _task_type(row: dict, info: dict, candidates: list[str]) -> str:
+def _task_type(row: dict, info: dict, candidates: list[str], task: str) -> str:
     kind = row.get("task_type") or info.get("task_type")
-    if kind in (DECISION_MAKING, RISK_PREDICTION):
+    if kind in TASK_TYPES:
         return kind
+    if task in ALL_TASKS:
+        return ALL_TASKS[task].task_type
     metric = str(info.get("metric") or "").lower()
-    if sorted(c.strip().lower() for c in candidates) == ["no", "yes"] or metric in _RISK_METRICS:
+    if sorted(map(normalize_item, candidates)) == sorted(RISK_LABELS) or metric in _RISK_METRICS:
         return RISK_PREDICTION
     return DECISION_MAKING
 
@@ -232,5 +281,5 @@ def _manifest_fingerprints(manifest: Path) -> dict | None:
 def check_labelled(samples: list[Sample]) -> None:
     """Risk samples need a yes/no ``output``; raise a one-line error naming the sample otherwise."""
     for s in samples:
-        if s.task_type == RISK_PREDICTION and s.output.strip().lower() not in ("yes", "no"):
+        if s.task_type == RISK_PREDICTION and not is_risk_label(s.output):
             raise EhrR1Error(f"task {s.task!r} sample {s.idx!r}: risk output must be 'yes' or 'no', got {s.output!r}")

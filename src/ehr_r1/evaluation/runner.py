@@ -1,11 +1,17 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""The ``ehr-r1 eval`` loop: load the bench, skip cached samples, score the rest batch by batch, write the results."""
+"""The ``ehr-r1 eval`` loop: load the bench, skip cached samples, score the rest batch by batch, write the results.
+
+Failed samples (no answer from the server after its retries) are stored with their reason, left out of the scores and
+counted beside them (``n_failed``); later runs retry them ``retry_failed`` times.
+"""
 
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timezone
+from itertools import groupby
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -15,7 +21,9 @@ from ehr_r1.errors import EhrR1Error
 from ehr_r1.evaluation.backends import Output, make_backend
 from ehr_r1.evaluation.bench import Bench, Sample, check_labelled, load_bench
 from ehr_r1.evaluation.config import EvalConfig
+from ehr_r1.evaluation.redaction import redact_url
 from ehr_r1.evaluation.report import write_report
+from ehr_r1.evaluation.sample_prompt import PROTOCOL_PROMPTS
 from ehr_r1.evaluation.scoring import sample_prf, score_bench
 from ehr_r1.evaluation.store import PredictionStore
 from ehr_r1.prompting import RISK_PREDICTION, parse_items
@@ -25,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 PREDICTIONS, RESULTS, RUN = "predictions.jsonl", "results.json", "run.json"
 # Settings that change predictions: cached predictions are reused only when these match.
-IDENTITY = ("model", "backend", "baseline", "train", "think", "candidate_prompt", "max_new_tokens", "max_model_len")
+IDENTITY = ("model", "backend", "baseline", "train", "think", "protocol", "max_new_tokens", "max_model_len")
 
 
 def evaluate_bench(config: EvalConfig) -> dict:
@@ -35,10 +43,15 @@ def evaluate_bench(config: EvalConfig) -> dict:
     out = Path(config.output)
     out.mkdir(parents=True, exist_ok=True)
     identity = {k: getattr(config, k) for k in IDENTITY} | {"bench_fingerprint": bench.fingerprint}
+    identity["protocol"] = _protocol(config)
     run_info = _check_identity(out / RUN, identity, config.overwrite)
     store = PredictionStore(out / PREDICTIONS, reset=config.overwrite)
-    todo = [s for s in bench.samples if not store.done(s.key)]
+    todo = [s for s in bench.samples if not store.done(s.key, config.retry_failed)]
     logger.info("%d samples, %d cached, %d to score", len(bench.samples), len(bench.samples) - len(todo), len(todo))
+    given_up = sum(1 for s in bench.samples if store.failed_runs(s.key) > config.retry_failed)
+    if given_up:
+        runs = config.retry_failed + 1
+        logger.warning("%d samples failed in %d runs and are not retried (--overwrite starts over)", given_up, runs)
     timing: dict = {}
     if todo:
         settings, timing = (_run_baseline if config.baseline else _run_model)(config, bench, todo, store)
@@ -71,44 +84,45 @@ def _check_identity(path: Path, identity: dict, overwrite: bool) -> dict:
     return info
 
 
-def _record(sample: Sample, output: Output) -> dict:
+def _record(sample: Sample, output: Output, failed_before: int = 0) -> dict:
     record = {"idx": sample.idx, "task": sample.task, "task_type": sample.task_type, "gold": sample.output}
-    if sample.task_type == RISK_PREDICTION:
+    if output.error:  # no answer: not a prediction (not an empty answer either)
+        record |= {"prediction": None, "error": output.error, "failed_runs": failed_before + 1}
+        if sample.task_type == RISK_PREDICTION:
+            record |= {"p_yes": None, "score_source": None}
+    elif sample.task_type == RISK_PREDICTION:
         record |= {"p_yes": output.p_yes, "score_source": output.source, "prediction": output.text}
     else:
         record |= {"prediction": output.text, "items": parse_items(output.text or "")}
         record["f1"] = sample_prf(output.text or "", sample.output)[2]
     record["events_dropped"] = output.events_dropped
-    if output.error:
-        record["error"] = output.error
     return record
 
 
-def _batches(todo: list[Sample], size: int) -> list[list[Sample]]:
+def _ordered(todo: list[Sample]) -> list[list[Sample]]:
     """Risk samples first (fast), then decision-making; longest inputs first within each (less padding, early OOM)."""
     ordered = sorted(todo, key=lambda s: (s.task_type != RISK_PREDICTION, -len(s.input)))
-    batches = []
-    for i in range(0, len(ordered), size):
-        chunk = ordered[i : i + size]
-        batches.extend([[s for s in chunk if s.task_type == t] for t in dict.fromkeys(s.task_type for s in chunk)])
-    return batches
+    return [list(group) for _, group in groupby(ordered, key=lambda s: s.task_type)]
 
 
 def _run_model(config: EvalConfig, bench: Bench, todo: list[Sample], store: PredictionStore) -> tuple[dict, dict]:
     start = time.perf_counter()
     backend = make_backend(config)
     loaded = time.perf_counter()
-    n_errors = 0
+    n_failed = n_batches = 0
     with tqdm(total=len(todo), desc="ehr-r1 eval", unit="sample") as bar:
-        for batch in _batches(todo, max(1, config.batch_size)):
-            risk = batch[0].task_type == RISK_PREDICTION
-            outputs = backend.score_risk(batch) if risk else backend.generate(batch)
-            store.append([_record(s, o) for s, o in zip(batch, outputs, strict=True)])
-            n_errors += sum(o.error is not None for o in outputs)
-            bar.update(len(batch))
+        for group in _ordered(todo):
+            for batch in backend.batches(group):
+                risk = batch[0].task_type == RISK_PREDICTION
+                outputs = backend.score_risk(batch) if risk else backend.generate(batch)
+                records = [_record(s, o, store.failed_runs(s.key)) for s, o in zip(batch, outputs, strict=True)]
+                store.append(records)
+                n_failed += sum(o.error is not None for o in outputs)
+                n_batches += 1
+                bar.update(len(batch))
     end = time.perf_counter()
-    if n_errors:
-        logger.warning("%d requests failed (recorded as unparseable; re-run to retry them)", n_errors)
+    if n_failed:
+        logger.warning("%d samples failed (excluded from the scores; a re-run retries them)", n_failed)
     loop_s, model_s = end - loaded, backend.timer.seconds
     timing = {
         "load_s": round(loaded - start, 3),
@@ -116,6 +130,7 @@ def _run_model(config: EvalConfig, bench: Bench, todo: list[Sample], store: Pred
         "model_s": round(model_s, 3),
         "overhead_fraction": round(1 - model_s / loop_s, 4) if loop_s > 0 else None,
         "samples": len(todo),
+        "batches": n_batches,
     }
     return {"backend": backend.name, **backend.settings()}, timing
 
@@ -132,29 +147,49 @@ def _run_baseline(config: EvalConfig, bench: Bench, todo: list[Sample], store: P
 
 
 def build_results(config: EvalConfig, bench: Bench, store: PredictionStore, settings: dict, timing: dict) -> dict:
-    """results.json from the stored predictions of the bench's samples (cached and new alike)."""
+    """results.json from the stored predictions of the bench's samples (cached and new alike); failed ones are counted."""
     records = [store.records[s.key] for s in bench.samples]
+    answered = [(r, s) for r, s in zip(records, bench.samples, strict=True) if not r.get("error")]
     scored = score_bench(
-        tasks=[r["task"] for r in records],
-        predictions=[r.get("p_yes") if r["task_type"] == RISK_PREDICTION else r.get("prediction") for r in records],
-        references=[s.output for s in bench.samples],
-        task_types=[r["task_type"] for r in records],
+        tasks=[r["task"] for r, _ in answered],
+        predictions=[
+            r.get("p_yes") if r["task_type"] == RISK_PREDICTION else r.get("prediction") for r, _ in answered
+        ],
+        references=[s.output for _, s in answered],
+        task_types=[r["task_type"] for r, _ in answered],
         n_resamples=config.n_resamples,
         seed=config.seed,
         confidence=config.confidence,
     )
+    failed = [r for r in records if r.get("error")]
+    failed_per_task = Counter(r["task"] for r in failed)
+    for record in records:  # tasks whose every sample failed have no score
+        if record["task"] not in scored["tasks"]:
+            metric = "auroc" if record["task_type"] == RISK_PREDICTION else "f1"
+            empty = {"score": None, "ci_low": None, "ci_high": None, "n": 0, "metric": metric, "n_unparseable": 0}
+            scored["tasks"][record["task"]] = {"task_type": record["task_type"], **empty}
+    if any(e["n"] == 0 for e in scored["tasks"].values()):
+        logger.warning("no answer for any sample of: %s", sorted(t for t, e in scored["tasks"].items() if e["n"] == 0))
     for task, entry in scored["tasks"].items():
-        mine = [r for r in records if r["task"] == task]
-        entry["n_errors"] = sum(bool(r.get("error")) for r in mine)
-        entry["n_truncated"] = sum(r.get("events_dropped", 0) > 0 for r in mine)
+        entry["n_failed"] = failed_per_task[task]
+        entry["n_truncated"] = sum(r.get("events_dropped", 0) > 0 for r in records if r["task"] == task)
+    for kind, entry in scored["aggregates"].items():
+        entry["n_failed"] = sum(failed_per_task[t] for t, e in scored["tasks"].items() if e["task_type"] == kind)
+    failures = {
+        "n_failed": len(failed),
+        "by_reason": dict(Counter(_reason_kind(r["error"]) for r in failed).most_common()),
+        "note": "failed samples got no answer after their retries: they are left out of the scores",
+    }
     decoding = {
         "greedy": True,
         "max_new_tokens": config.max_new_tokens,
         "think_decision_making": config.think,
         "think_risk_prediction": False,
         "risk_score": "P(yes)/(P(yes)+P(no)) of the first answer token",
-        "candidate_prompt": config.candidate_prompt,
+        "protocol": config.protocol,
+        "prompt": PROTOCOL_PROMPTS[config.protocol],
         "batch_size": config.batch_size,
+        "max_batch_tokens": config.max_batch_tokens if config.backend == "transformers" else None,
     }
     return {
         "ehr_r1_version": __version__,
@@ -162,6 +197,7 @@ def build_results(config: EvalConfig, bench: Bench, store: PredictionStore, sett
         "model": config.model,
         "backend": None if config.baseline else config.backend,
         "baseline": config.baseline,
+        "protocol": _protocol(config),
         "bench": {
             "path": str(bench.path),
             "fingerprint": bench.fingerprint,
@@ -173,7 +209,24 @@ def build_results(config: EvalConfig, bench: Bench, store: PredictionStore, sett
         "settings": settings,
         "bootstrap": {"n_resamples": config.n_resamples, "seed": config.seed, "confidence": config.confidence},
         "aggregates": scored["aggregates"],
-        "tasks": scored["tasks"],
+        "tasks": dict(sorted(scored["tasks"].items())),
+        "failures": failures,
         "timing": timing,
-        "config": asdict(config),
+        "config": _public_config(config),
     }
+
+
+def _protocol(config: EvalConfig) -> str | None:
+    """The prompt protocol of the run (``None`` for baselines, which read no prompt)."""
+    return None if config.baseline else config.protocol
+
+
+def _reason_kind(reason: str) -> str:
+    """The kind of a failure reason: ``timeout``, ``HTTP 503``, ``bad response: content is null``, ..."""
+    fields = reason.split(" (", 1)[0].split(": ")
+    return ": ".join(fields[:2]) if fields[0] == "bad response" else fields[0]
+
+
+def _public_config(config: EvalConfig) -> dict:
+    """The config as written to results.json: credentials in ``base_url`` masked."""
+    return asdict(config) | {"base_url": redact_url(config.base_url)}

@@ -16,7 +16,17 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ehr_r1.prompting import gold_items, normalize_item, parse_items, parse_risk, set_prf
+from ehr_r1.prompting import (
+    DECISION_MAKING,
+    RISK_PREDICTION,
+    YES,
+    gold_items,
+    is_risk_label,
+    is_yes,
+    parse_items,
+    parse_risk,
+    set_prf,
+)
 
 
 logger = logging.getLogger(__name__)
@@ -62,10 +72,9 @@ def sample_prf(prediction: str | Sequence[str], reference: str | Sequence[str]) 
 def risk_label(reference: str | int | bool) -> int:
     """1 for ``yes`` / 1 / True, 0 for ``no`` / 0 / False; ValueError otherwise."""
     if isinstance(reference, str):
-        key = normalize_item(reference)
-        if key not in ("yes", "no"):
+        if not is_risk_label(reference):
             raise ValueError(f"risk reference must be 'yes' or 'no', got {reference!r}")
-        return int(key == "yes")
+        return int(is_yes(reference))
     return int(bool(reference))
 
 
@@ -80,7 +89,7 @@ def risk_score(prediction: str | float | None) -> float | None:
         return None if math.isnan(value) else value
     except ValueError:
         answer = parse_risk(prediction)
-        return None if answer is None else float(answer == "yes")
+        return None if answer is None else float(answer == YES)
 
 
 def worst_case(scores: Sequence[float | None], labels: Sequence[int]) -> np.ndarray:
@@ -209,7 +218,7 @@ def _task_seed(seed: int, task: str) -> int:
 
 def is_risk_task(references: Sequence[str]) -> bool:
     """A task is a risk task when every reference is ``yes`` or ``no``."""
-    return bool(references) and all(normalize_item(str(r)) in ("yes", "no") for r in references)
+    return bool(references) and all(is_risk_label(str(r)) for r in references)
 
 
 def score_bench(
@@ -245,15 +254,15 @@ def score_bench(
         rows = groups[task]
         refs = [references[i] for i in rows]
         kind = task_types[rows[0]] if task_types is not None else None
-        kind = kind or ("risk_prediction" if is_risk_task(refs) else "decision_making")
+        kind = kind or (RISK_PREDICTION if is_risk_task(refs) else DECISION_MAKING)
         kw = dict(n_resamples=n_resamples, seed=_task_seed(seed, task), confidence=confidence)
-        if kind == "risk_prediction":
+        if kind == RISK_PREDICTION:
             per_task[task] = score_risk([risk_score(predictions[i]) for i in rows], refs, **kw)
         else:
             per_task[task] = score_decision_making([predictions[i] or "" for i in rows], refs, **kw)
         types[task] = kind
     aggregates = {}
-    for kind, metric in (("decision_making", "f1"), ("risk_prediction", "auroc")):
+    for kind, metric in ((DECISION_MAKING, "f1"), (RISK_PREDICTION, "auroc")):
         members = {t: s for t, s in per_task.items() if types[t] == kind}
         if members:
             aggregates[kind] = aggregate(members, metric, confidence).to_dict()

@@ -1,5 +1,9 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""``predictions.jsonl``: one line per finished sample, appended and fsync'ed per batch, so a kill loses nothing."""
+"""``predictions.jsonl``: one line per finished sample, appended and fsync'ed per batch, so a kill loses nothing.
+
+A failed sample (no answer: timeout, broken response) is stored with ``error`` (its reason) and ``failed_runs``;
+later runs retry it a bounded number of times.
+"""
 
 import json
 import logging
@@ -41,10 +45,17 @@ class PredictionStore:
                 f.truncate(len(raw) - len(torn))
         logger.info("%s: %d cached predictions", self.path, len(self.records))
 
-    def done(self, sample_key: str) -> bool:
-        """Finished (and not failed) samples are skipped on re-runs; failed ones are retried."""
+    def done(self, sample_key: str, retry_failed: int = 0) -> bool:
+        """Whether a re-run skips the sample: it has an answer, or it has failed in ``1 + retry_failed`` runs already."""
         record = self.records.get(sample_key)
-        return record is not None and not record.get("error")
+        if record is None:
+            return False
+        return not record.get("error") or record.get("failed_runs", 1) > retry_failed
+
+    def failed_runs(self, sample_key: str) -> int:
+        """How many runs in a row this sample has failed (0 if it has an answer or was never run)."""
+        record = self.records.get(sample_key) or {}
+        return record.get("failed_runs", 1) if record.get("error") else 0
 
     def append(self, records: list[dict]) -> None:
         if not records:
