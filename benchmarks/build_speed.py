@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 
-FULL_MIMIC_ROWS = 700_000_000  # hosp + icu + ed + note rows of MIMIC-IV v3.1 (data-sources §1.4), rounded up
+FULL_MIMIC_ROWS = 700_000_000  # hosp + icu + ed + note rows of MIMIC-IV v3.1 (the MIMIC-IV documentation), rounded up
 READ_FLOOR = """
 import glob, resource, sys, time
 import polars as pl
@@ -45,7 +45,9 @@ def synthesize(folder: Path, patients: int) -> None:
     if not (folder / "synthetic_mimic.json").exists():
         subprocess.run(
             [
-                "ehr-r1",
+                sys.executable,
+                "-m",
+                "ehr_r1.cli",
                 "synth-mimic",
                 "--output",
                 str(folder),

@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--config", default="sft")
     parser.add_argument("--tokenizer", help="Tokenizer folder for --dataset (e.g. `ehr-r1 tiny-model` output).")
     parser.add_argument("--samples", type=int, default=2000)
-    parser.add_argument("--max_length", type=int, default=8192, help="Stage-1 max_length (spec §7.2).")
+    parser.add_argument("--max_length", type=int, default=8192, help="Stage-1 max_length (recipes/README.md).")
     parser.add_argument("--batch_size", type=int, default=8, help="Per-device batch (the paper's nominal 8).")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

@@ -114,11 +114,9 @@ def test_docs_quote_the_code():
     assert f"`{prompting.SYSTEM_PROMPT}`" in prompt
     for think in (True, False):
         assert f"`{prompting.think_suffix(think)}`".replace("\n", "\\n") in prompt
-    for task_type in prompting.TASK_TYPES:
-        for line in prompting.baseline_suffix(task_type, None).strip("\n").splitlines():
-            assert f"`{line}`" in prompt, line
-    candidates = prompting.baseline_suffix(prompting.RISK_PREDICTION, ["A"]).splitlines()[1]
-    assert _flat(candidates.split("[")[0]) in prompt
+    assert _flat(prompting.OFFICIAL_CANDIDATE_PROMPT.split("[")[0].split("{")[0]) in prompt
+    for name in ("OFFICIAL_CANDIDATE_PROMPT", "OFFICIAL_FORMAT_PROMPTS"):
+        assert name in prompt
     from ehr_r1.evaluation.backends import YES_NO_VARIANTS
     from ehr_r1.evaluation.chat import EMPTY_THINK, MAX_MODEL_LEN
     from ehr_r1.evaluation.scoring import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES

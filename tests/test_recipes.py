@@ -71,12 +71,16 @@ def test_full_recipes_use_paper_hyperparameters(path):
     global_batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * n_gpus
     assert model.dtype == "bfloat16" and args.use_liger_kernel and args.gradient_checkpointing
     assert args.lr_scheduler_type == "cosine" and args.warmup_steps == 0.03 and args.weight_decay == 0.0
-    if stage == "domain":  # spec §7.2: effective global batch 8, 1 epoch, 2e-5, 8192 tokens, loss on all tokens
+    if (
+        stage == "domain"
+    ):  # recipes/README.md: effective global batch 8, 1 epoch, 2e-5, 8192 tokens, loss on all tokens
         assert (args.learning_rate, args.num_train_epochs, args.max_length) == (2e-5, 1, 8192)
         assert global_batch == max(8, n_gpus) and not args.assistant_only_loss and script.dataset_config == "sft"
-    elif stage == "reasoning":  # spec §7.3: global batch 64, 5 epochs, 12288 tokens
+    elif stage == "reasoning":  # recipes/README.md: global batch 64, 5 epochs, 12288 tokens
         assert (args.learning_rate, args.num_train_epochs, args.max_length, global_batch) == (2e-5, 5, 12288, 64)
-    elif stage == "grpo":  # spec §7.4: 4 prompts x 16 samples, 2e-6, vLLM colocate, T 0.7 / top_p 0.95 / top_k 20
+    elif (
+        stage == "grpo"
+    ):  # recipes/README.md: 4 prompts x 16 samples, 2e-6, vLLM colocate, T 0.7 / top_p 0.95 / top_k 20
         assert (args.learning_rate, args.num_generations, args.max_completion_length) == (2e-6, 16, 2048)
         assert args.per_device_train_batch_size * n_gpus == args.generation_batch_size == 64
         assert (
@@ -112,7 +116,9 @@ def tiny_data(tmp_path_factory, tiny_model_dir) -> Path:
 
 def trl_run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-    return subprocess.run(command, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)  # wide: CI may be loaded
+    return subprocess.run(
+        command, check=False, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800
+    )  # wide: CI may be loaded
 
 
 @pytest.fixture(scope="module")

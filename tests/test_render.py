@@ -1,5 +1,5 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Golden-format tests of the EHR text renderer (spec §4) and of event-aware truncation."""
+"""Golden-format tests of the EHR text renderer (docs/ehr-text-format.md) and of event-aware truncation."""
 
 import polars as pl
 import pytest

@@ -37,7 +37,7 @@ def test_decision_making_is_set_f1():
 
 
 def test_risk_is_stripped_case_insensitive_correctness():
-    # spec §7.4 bug: the text after </think> starts with "\n\n" and was never stripped -> reward 0
+    # recipes/README.md bug: the text after </think> starts with "\n\n" and was never stripped -> reward 0
     assert accuracy("<think>\n\n</think>\n\nyes", gold="yes", kind=RISK) == 1.0
     assert accuracy("<think>\n\n</think>\n\nYes.", gold="yes", kind=RISK) == 1.0
     assert accuracy("<think>\n\n</think>\n\nno\n", gold=" no ", kind=RISK) == 1.0

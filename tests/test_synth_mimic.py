@@ -427,7 +427,7 @@ def test_vocabulary_matches_the_mimic_dictionaries(tables, mimic_demo):
 
 
 def test_drugs_resolve_to_atc_with_the_ethos_maps(tables, ethos_mappings):
-    """prescriptions_atc / medrecon_atc (spec §1.3) need an ATC class for the written drugs."""
+    """prescriptions_atc / medrecon_atc (docs/tasks.md) need an ATC class for the written drugs."""
     gsn_map = pl.read_csv(ethos_mappings / "gsn_atc_ndc_mapping.csv.gz", infer_schema_length=0)
     assert tables["hosp/prescriptions"]["gsn"].is_in(gsn_map["gsn"].implode()).all()
     for table in ("ed/medrecon", "ed/pyxis"):

@@ -1,5 +1,5 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Sample-index rules (spec §1.3, §1.4, §3.1): windows, boundaries, null hadm_id, dod as a date, risk labels."""
+"""Sample-index rules (docs/tasks.md): windows, boundaries, null hadm_id, dod as a date, risk labels."""
 
 from datetime import datetime, timedelta
 

@@ -1,5 +1,5 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Timelines (spec §2.3–§2.4) on a hand-written mini MIMIC-IV and on the real MIMIC-IV demo."""
+"""Timelines (docs/ehr-text-format.md#ordering-and-grouping) on a hand-written mini MIMIC-IV and on the real MIMIC-IV demo."""
 
 from datetime import datetime
 from pathlib import Path

@@ -21,7 +21,9 @@ import polars as pl
 
 
 CELL_SEP = "\x1f"  # joins the values of one row (ASCII unit separator)
-MISSING = "\x1e"  # a value the source does not have; prints ``nan`` (the reference's pandas NaN, spec §4.1)
+MISSING = (
+    "\x1e"  # a value the source does not have; prints ``nan`` (the reference's pandas NaN, docs/ehr-text-format.md)
+)
 UNMAPPED = "\x1d"  # a code the dictionaries cannot name; prints ``None`` (the reference's failed lookup)
 _CONTROL_CHARS = "[\x1d\x1e\x1f]"  # the three markers, replaced by a space inside source values
 TEXT, FLOAT, CODE = "text", "float", "code"
@@ -135,7 +137,7 @@ EVENT_RANK: dict[str, int] = {e.name: i for i, e in enumerate(EVENT_TYPES)}
 DEMOGRAPHICS = "patients"  # always event 0 of a timeline
 UNTIMED_ORDER = {"diagnoses_icd": 0, "drgcodes": 1, "hcpcsevents": 2}  # untimed rows after their admission, in order
 
-# One staged source row. ``source_rank``, ``tie`` and ``row_nr`` are the source's own ordering (spec §2.3): the
+# One staged source row. ``source_rank``, ``tie`` and ``row_nr`` are the source's own ordering (docs/ehr-text-format.md#ordering-and-grouping): the
 # timeline sorts by (time, source_rank, tie, event rank, row_nr).
 ROW_SCHEMA = {
     "subject_id": pl.Int64,

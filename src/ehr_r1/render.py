@@ -1,5 +1,5 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""EHR text: events → Markdown blocks, samples → header and event blocks (``docs/ehr-text-format.md``, spec §4).
+"""EHR text: events → Markdown blocks, samples → header and event blocks (``docs/ehr-text-format.md``, docs/ehr-text-format.md).
 
 - Event block: ``## <Event Name> [YYYY-MM-DD HH:MM:SS]`` (``[None]`` when untimed), a newline, then ``- Key: value``
   bullets (one row) or a Markdown table with six-dash separators (several rows); keys are ``str.title()``-cased.
@@ -7,7 +7,7 @@
   context slot), ``icustays`` as the header line plus a newline.
 - A sample's blocks: header = demographics, previous discharge note (or ""), current admission (or ""); events =
   the context events minus admissions and the task's bid events. ``input`` joins them with blank lines; empty parts
-  are kept (spec §4.3). The token budget (``ehr_r1.truncation``) drops whole event blocks.
+  are kept (docs/ehr-text-format.md). The token budget (``ehr_r1.truncation``) drops whole event blocks.
 """
 
 from collections.abc import Mapping, Sequence

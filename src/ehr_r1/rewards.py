@@ -5,7 +5,7 @@ They read the ``output`` and ``task_type`` columns of the ``grpo`` config of EHR
 or as chat messages (``[{"role": "assistant", "content": ...}]``). All parsing is ``ehr_r1.prompting``'s, so the reward
 scores exactly what the evaluation scores.
 
-Fixes of the reference reward (spec §7.4): the answer is stripped before it is compared (the reference compared
+Fixes of the reference reward (recipes/README.md): the answer is stripped before it is compared (the reference compared
 ``"\\n\\nyes"`` with ``startswith("yes")`` and so paid almost nothing on risk tasks), risk answers are compared
 case-insensitively, and the format reward exists as a function that a recipe actually lists in ``reward_funcs``.
 

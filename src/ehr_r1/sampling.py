@@ -1,5 +1,5 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Seeded splits, quotas and sampling (spec §3.2–§3.4), deterministic across runs, machines and shard counts.
+"""Seeded splits, quotas and sampling (docs/tasks.md), deterministic across runs, machines and shard counts.
 
 - Split: a patient is in the test split iff ``u(subject_id, seed) < test_fraction``; ``u`` is a splitmix64 hash, so
   EHR-Bench and EHR-Ins built from one MIMIC copy with one seed never share a patient.
@@ -55,9 +55,9 @@ class SamplingConfig:
         default_quota (`int`): samples per task when a task has no entry in ``quotas`` (-1 = all).
         quotas (`dict[str, int]`): samples per task (-1 = all); tasks absent here and with ``default_quota`` 0 are off.
         weighted_tasks (`list[str]`): tasks sampled with inverse label-frequency weights.
-        weight_risk (`bool`): weight every risk task too (spec §3.2).
+        weight_risk (`bool`): weight every risk task too (docs/tasks.md).
         balance_risk (`bool`): equal counts per label for risk tasks (EHR-Bench ``--balance_force``).
-        max_candidates (`int`): candidate-list size for decision-making baselines (spec §3.4).
+        max_candidates (`int`): candidate-list size for decision-making baselines (docs/tasks.md).
         max_per_task (`int | None`): caps every quota (quick builds, demos).
     """
 

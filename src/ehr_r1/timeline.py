@@ -1,5 +1,5 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Patient timelines: contract rows ordered and grouped into events (spec §2.3–§2.4), as patient-sharded parquet.
+"""Patient timelines: contract rows ordered and grouped into events (docs/ehr-text-format.md#ordering-and-grouping), as patient-sharded parquet.
 
 The schema (``ehr_r1.events.TIMELINE_SCHEMA``) is one row per source row, ordered by ``(subject_id, event_idx,
 row)``: ``event_idx`` counts events per patient from 0 (demographics are always event 0); ``table``, ``start`` (the
@@ -52,7 +52,7 @@ def stage_rows(source: EventSource, work: Path, num_shards: int, subjects: pl.Da
 
 
 def order_rows(rows: pl.DataFrame) -> pl.DataFrame:
-    """Order one shard's rows (spec §2.3): patients first, stable time sort, untimed rows after their admission."""
+    """Order one shard's rows (docs/ehr-text-format.md#ordering-and-grouping): patients first, stable time sort, untimed rows after their admission."""
     is_timed = pl.col("time").is_not_null() & (pl.col("table") != DEMOGRAPHICS)
     timed = rows.filter(is_timed).sort("subject_id", "time", "source_rank", "tie", "table_rank", "row_nr")
     timed = timed.with_columns(pos=pl.int_range(pl.len(), dtype=pl.Int64).over("subject_id"))
@@ -69,7 +69,7 @@ def order_rows(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def group_events(ordered: pl.DataFrame) -> pl.DataFrame:
-    """Merge consecutive same-table rows into events (spec §2.4); returns ``TIMELINE_SCHEMA`` rows."""
+    """Merge consecutive same-table rows into events (docs/ehr-text-format.md#ordering-and-grouping); returns ``TIMELINE_SCHEMA`` rows."""
     new_event = (pl.col("table") != pl.col("table").shift(1).over("subject_id")).fill_null(True)
     frame = ordered.with_columns(event_idx=(new_event.cast(pl.Int32).cum_sum().over("subject_id") - 1))
     first = pl.col("start", "hadm_id", "stay_id").first().over("subject_id", "event_idx")

@@ -3,7 +3,7 @@
 
 Used at build time (``build-ins --max-length``: blocks come from ``ehr_r1.render``) and in evaluation (blocks come
 from ``blocks_of_text``, which splits released or built ``input`` texts at event headers). The reference truncates
-tokens from the left after templating, losing the system prompt and the demographics (spec §4.5); here the header
+tokens from the left after templating, losing the system prompt and the demographics (docs/ehr-text-format.md); here the header
 blocks, the instruction, the think switch and the chat template always survive.
 
 Counting goes through one protocol, ``TokenCounter``. It is batched and cheap: token counts of blocks joined by blank

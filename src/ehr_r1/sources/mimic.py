@@ -30,7 +30,10 @@ from ehr_r1.sources.tables import (
 logger = logging.getLogger(__name__)
 DATETIME_FORMAT, DATE_FORMAT = "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"
 REQUIRED_TABLES = ("patients", "admissions")
-ED_TIME_TABLES = {"triage": "intime", "diagnosis": "outtime"}  # spec §2.3: triage = intime + 1 s, diagnosis = outtime
+ED_TIME_TABLES = {
+    "triage": "intime",
+    "diagnosis": "outtime",
+}  # docs/ehr-text-format.md#ordering-and-grouping: triage = intime + 1 s, diagnosis = outtime
 # Strings pandas reads as NaN by default (``pandas._libs.parsers.STR_NA_VALUES``): the reference read MIMIC-IV with
 # pandas, so these values print as ``nan`` there, and are missing here.
 PANDAS_NA = (
@@ -214,7 +217,7 @@ def _apply_lookups(lf: pl.LazyFrame, spec: TableSpec, lookups: LookupTables) -> 
 
 
 def _python_list_repr(expr: pl.Expr) -> pl.Expr:
-    """``['A', 'B']`` as Python prints a list of strings (radiology exam names, spec §4.1); null → ``None``."""
+    """``['A', 'B']`` as Python prints a list of strings (radiology exam names, docs/ehr-text-format.md); null → ``None``."""
     quoted = expr.list.eval(pl.lit("'") + pl.element().str.replace_all("'", "\\'", literal=True) + pl.lit("'"))
     return pl.when(expr.is_null()).then(pl.lit("None")).otherwise(pl.lit("[") + quoted.list.join(", ") + pl.lit("]"))
 
@@ -249,7 +252,7 @@ def _parse_times(spec: TableSpec, columns: tuple[str, ...]) -> list[pl.Expr]:
 
 
 def _tie_expr(spec: TableSpec) -> pl.Expr:
-    """Within-source order that survives the global stable time sort (spec §2.3)."""
+    """Within-source order that survives the global stable time sort (docs/ehr-text-format.md#ordering-and-grouping)."""
     if spec.module == "note":
         return pl.col("note_seq").cast(pl.Int64, strict=False)
     if spec.module == "ed":

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from ehr_r1.events import EVENT_RANK, EVENT_TYPE
 
 
-MODULES = ("hosp", "note", "ed", "icu")  # concatenation order before the global time sort (spec §2.3)
+MODULES = (
+    "hosp",
+    "note",
+    "ed",
+    "icu",
+)  # concatenation order before the global time sort (docs/ehr-text-format.md#ordering-and-grouping)
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,7 @@ class TableSpec:
         date_columns (`tuple[str, ...]`): columns holding dates (read as 00:00:00).
         lookups (`tuple[str, ...]`): joins that create derived columns (see ``ehr_r1.sources.mimic``).
         extra (`tuple[str, ...]`): columns kept beside the rendered values (labels, risk definitions).
-        time_offset_s (`int`): seconds added to ``time`` (ED triage = intime + 1 s, spec §2.3).
+        time_offset_s (`int`): seconds added to ``time`` (ED triage = intime + 1 s, docs/ehr-text-format.md#ordering-and-grouping).
     """
 
     name: str

@@ -4,7 +4,7 @@ v2.2, plus MIMIC-IV-ED and MIMIC-IV-Note, with their column names, column order,
 ``YYYY-MM-DD HH:MM:SS``) and gzip files.
 
 Every value is made up. The codes and labels come from the small embedded vocabulary in :mod:`ehr_r1.synth.vocab`.
-What the generator keeps consistent, so that the EHR-R1 tasks (spec §1) have something to find:
+What the generator keeps consistent, so that the EHR-R1 tasks (docs/tasks.md) have something to find:
 
 - one timeline per admission: ED stay → admission → ward / ICU transfers → discharge, with labs, medications, ICU
   charting, notes and orders inside the stay; a latent *acuity* per admission raises ICU use, length of stay, in-hospital

@@ -1,5 +1,5 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""The task catalogue: 26 decision-making tasks + ``next_event`` (spec §1.3) and 18 risk tasks (spec §1.4).
+"""The task catalogue: 26 decision-making tasks + ``next_event`` (docs/tasks.md) and 18 risk tasks (docs/tasks.md).
 
 Each task is a declarative spec; risk tasks name their label rule in ``ehr_r1.tasks.risk_rules.RISK_RULES``;
 ``ehr_r1.tasks.index`` turns specs into a sample index. Adding a task is one entry here (``register_task`` for
@@ -33,7 +33,7 @@ class DecisionTask:
             files (its ``em`` is set precision / recall / F1; every decision-making task is scored by set F1 here).
         max_labels (`int | None`): keep only targets with fewer labels (chartevents: 10).
         admission_in_window (`bool`): keep only samples whose admission event is inside the window (procedures and
-            diagnoses tasks, spec §3.2).
+            diagnoses tasks, docs/tasks.md).
     """
 
     name: str
@@ -63,7 +63,7 @@ class DecisionTask:
 
 @dataclass(frozen=True)
 class RiskTask:
-    """A yes/no outcome anchored on one event type (spec §1.4).
+    """A yes/no outcome anchored on one event type (docs/tasks.md).
 
     Args:
         name (`str`): task id, e.g. ``ICU_Mortality_7day``.
@@ -234,7 +234,7 @@ RISK_TASKS: tuple[RiskTask, ...] = (
     ),
 )
 ALL_TASKS = {t.name: t for t in (*DECISION_TASKS, NEXT_EVENT, *RISK_TASKS)}
-BENCH_DECISION_TASKS = tuple(t.name for t in DECISION_TASKS)  # the released bench has no next_event (spec §1.1)
+BENCH_DECISION_TASKS = tuple(t.name for t in DECISION_TASKS)  # the released bench has no next_event (docs/tasks.md)
 
 
 def get_task(name: str) -> DecisionTask | RiskTask:

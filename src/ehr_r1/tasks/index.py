@@ -1,5 +1,5 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Sample index: which (patient, target event, context slice, labels) each task yields (spec §3.1–§3.2).
+"""Sample index: which (patient, target event, context slice, labels) each task yields (docs/tasks.md).
 
 All of it is vectorised per timeline shard with as-of joins on a sortable key ``seconds * 10^6 + event_idx``
 (event start times are non-decreasing along a trajectory, so "smallest index whose time qualifies" is "smallest key").
@@ -131,7 +131,7 @@ def _latest(samples: pl.DataFrame, events: pl.DataFrame, table: str, as_of: pl.E
 
 
 def add_admission_and_history(samples: pl.DataFrame, events: pl.DataFrame, as_of: pl.Expr) -> pl.DataFrame:
-    """``admissions_id`` and ``last_discharge_id`` as the reference sets them (spec §3.1): of the events up to index
+    """``admissions_id`` and ``last_discharge_id`` as the reference sets them (docs/tasks.md): of the events up to index
     ``as_of``, the latest admission if it is the sample's own, and the latest discharge note if it belongs to another
     admission (hadm-less samples and notes count as one admission)."""
     samples = _latest(samples, events, "admissions", as_of, "adm")
@@ -286,7 +286,7 @@ def risk_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
     """Risk samples of ``tasks`` (RiskTask) in one shard; labels are ``["yes"]`` or ``["no"]``."""
     if not tasks:
         return pl.DataFrame(schema=INDEX_SCHEMA)
-    # as of the anchor: an ED stay is never headed by the admission it leads to (label leakage, spec §1.4)
+    # as of the anchor: an ED stay is never headed by the admission it leads to (label leakage, docs/tasks.md)
     frames = risk_anchor_frames(events, cfg)
     anchors = {a: add_admission_and_history(f, events, pl.col("target_idx")) for a, f in frames.items()}
     frames = []
@@ -305,7 +305,7 @@ def risk_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
 
 
 def patients_in_range(timeline: pl.DataFrame, cfg: IndexConfig) -> pl.DataFrame:
-    """Rows of the patients whose timeline length (events) is within the reference's filter (spec §2.5)."""
+    """Rows of the patients whose timeline length (events) is within the reference's filter (docs/ehr-text-format.md#ordering-and-grouping)."""
     n_events = pl.col("event_idx").max().over("subject_id") + 1
     return timeline.filter(n_events.is_between(cfg.min_patient_events, cfg.max_patient_events))
 

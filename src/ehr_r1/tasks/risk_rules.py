@@ -1,5 +1,5 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Risk label rules (spec §1.4): the registry ``RISK_RULES`` of anchor event, context window and outcome.
+"""Risk label rules (docs/tasks.md): the registry ``RISK_RULES`` of anchor event, context window and outcome.
 
 A rule is evaluated over an *anchor frame*: one row per anchor event with its context ``[begin, end)`` and these
 facts (``ehr_r1.tasks.index.risk_anchor_frames`` computes them for every anchor type):
