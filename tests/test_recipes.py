@@ -269,3 +269,42 @@ def test_qlora_sft_on_gpu(tmp_path, tiny_model_dir, tiny_data):
             str(tmp_path / "run"), "--use_cpu", "false", "--bf16", "true", "--dtype", "bfloat16"]  # fmt: skip
     script["main"](*parse_recipe(TINY["qlora"], args=args))
     assert (tmp_path / "run" / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("recipe", [TINY["domain"], RECIPES / "ehr-r1-8b" / "reasoning" / "config_full.yaml"])
+def test_an_over_long_sample_keeps_its_answer_through_trl_tokenization(tmp_path, tiny_model_dir, recipe):
+    """The recipes' truncation: a sample over max_length loses its oldest tokens, never the assistant's answer."""
+    import datasets
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTTrainer
+
+    from ehr_r1.prompting import assistant_target, build_messages
+
+    args = [
+        "--model_name_or_path",
+        str(tiny_model_dir),
+        "--output_dir",
+        str(tmp_path / "out"),
+        *CPU,
+        "--max_length",
+        "256",
+    ]
+    _, training_args, _, _ = parse_recipe(recipe, args=args)
+    assert training_args.truncation_mode == "keep_end"
+    events = "\n\n".join(
+        f"## Labotary Test Events [2150-01-01 {h:02d}:00:00]\n- Item_Name: Creatinine" for h in range(24)
+    )
+    answer = "Potassium\nSodium"
+    messages = build_messages(events * 4, "predict the next labs", completion=assistant_target(answer, think=False))
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+    assert len(tokenizer.apply_chat_template(messages, tokenize=True, return_dict=True)["input_ids"]) > 256
+    trainer = SFTTrainer(
+        model=AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+        args=training_args,
+        train_dataset=datasets.Dataset.from_list([{"messages": messages}]),
+        processing_class=tokenizer,
+    )
+    ids = trainer.train_dataset[0]["input_ids"]
+    assert len(ids) == 256
+    tail = tokenizer.decode(ids[-24:])
+    assert answer in tail and tail.rstrip().endswith("<|im_end|>")

@@ -129,3 +129,24 @@ def test_build_timelines_command_writes_the_canonical_schema(tmp_path, capsys):
     shards = sorted((tmp_path / "tl").glob("shard-*.parquet"))
     assert shards and dict(pl.read_parquet_schema(shards[0])) == TIMELINE_SCHEMA
     assert [p.name for p in (tmp_path / "tl").iterdir() if p.name.startswith(".")] == []  # no work folders left
+
+
+def test_a_timed_table_row_without_a_time_goes_after_its_admissions_last_row():
+    from ehr_r1.events import EVENT_RANK
+    from ehr_r1.timeline import order_rows
+
+    t0 = datetime(2150, 1, 1, 8)
+    rows = pl.DataFrame(
+        {
+            "subject_id": [1] * 4,
+            "hadm_id": [None, 10, 10, 10],
+            "table": ["patients", "admissions", "transfers", "labevents"],
+            "time": [None, t0, t0.replace(hour=9), None],  # the lab row lost its charttime
+            "source_rank": [0] * 4,
+            "tie": [0] * 4,
+            "table_rank": [EVENT_RANK[t] for t in ("patients", "admissions", "transfers", "labevents")],
+            "row_nr": [0, 0, 0, 0],
+        },
+        schema_overrides={"time": pl.Datetime("us"), "hadm_id": pl.Int64, "table_rank": pl.Int16},
+    )
+    assert order_rows(rows)["table"].to_list() == ["patients", "admissions", "transfers", "labevents"]

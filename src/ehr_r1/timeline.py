@@ -63,7 +63,8 @@ def order_rows(rows: pl.DataFrame) -> pl.DataFrame:
     untimed = untimed.with_columns(
         pos=pl.when(pl.col("table") == DEMOGRAPHICS).then(-1).otherwise(pl.col("last").fill_null(_LAST)).cast(pl.Int64)
     ).drop("last")
-    rank = pl.col("table").replace_strict(UNTIMED_ORDER, default=-1, return_dtype=pl.Int8)
+    # after every timed row at the same position: listed untimed tables in their order, then any other untimed row
+    rank = pl.col("table").replace_strict(UNTIMED_ORDER, default=len(UNTIMED_ORDER), return_dtype=pl.Int8)
     both = pl.concat([timed.with_columns(untimed_rank=pl.lit(-1, pl.Int8)), untimed.with_columns(untimed_rank=rank)])
     return both.sort("subject_id", "pos", "untimed_rank", "table_rank", "tie", "row_nr")
 
