@@ -115,7 +115,9 @@ def test_adding_a_task_is_one_catalogue_entry_and_one_rule(tmp_path, mimic_demo,
     assert dm.height > 50 and risk.height >= 10
     assert dm["instruction"][0].endswith("give the next Pharmacy suggestion for the patients.")
     assert risk["instruction"][0].endswith("predict whether the patient will die during this ICU stay.")
-    medications = set(pl.read_csv(mimic_demo / "hosp" / "pharmacy.csv.gz", infer_schema=False)["medication"])
+    medications = set(
+        pl.read_csv(mimic_demo / "hosp" / "pharmacy.csv.gz", infer_schema=False)["medication"].str.strip_chars()
+    )
     assert {item for out_ in dm["output"] for item in out_.split("\n")} <= medications
     assert set(risk["output"]) == {YES, NO}
     # yes iff the patient died before this ICU stay ended: check against the raw tables

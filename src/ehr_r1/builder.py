@@ -119,6 +119,7 @@ class BuildConfig:
     def sampling_config(self) -> SamplingConfig:
         path = self.sampling
         sampling = SamplingConfig.from_yaml(path) if path else SamplingConfig.default(self.dataset)
+        sampling.check_dataset(self.dataset, path or "the packaged sampling config")
         if self.max_per_task is not None:
             sampling.max_per_task = self.max_per_task
         return sampling

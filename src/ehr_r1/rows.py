@@ -10,16 +10,18 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 from tqdm.auto import tqdm
 
 from ehr_r1 import prompting
 from ehr_r1.render import BLOCK_JOIN, event_texts, input_blocks, join_blocks
-from ehr_r1.sampling import candidates_for, text_seed
+from ehr_r1.sampling import candidates_for, splitmix64, text_seed
 from ehr_r1.tasks.catalogue import ALL_TASKS
 from ehr_r1.truncation import BlockedInput, Chat, TokenCounter, fit_blocks
 
 
+_IDX_SEED = 0x5EED1D  # fixed: ids must not depend on the build seed
 TASK_INFO = pl.Struct({
     "task": pl.String, "task_type": pl.String, "event": pl.String, "target_key": pl.String, "metric": pl.String,
     "bid_event": pl.List(pl.String), "labels": pl.List(pl.String),
@@ -44,6 +46,13 @@ def needed_events(samples: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([context, first, *extra]).drop_nulls().unique()
 
 
+def sample_ids(part: pl.DataFrame) -> pl.Series:
+    """A sample's id within its task: 16 hex digits of a keyed hash of (subject_id, target event), so that released
+    files name no patient. Stable across runs, machines and library versions (``sampling.splitmix64``)."""
+    key = part["subject_id"].to_numpy().astype(np.int64) * 1_000_003 + part["target_idx"].to_numpy().astype(np.int64)
+    return pl.Series([f"{h:016x}" for h in splitmix64(key, _IDX_SEED)], dtype=pl.String)
+
+
 def _task_attr(name: str, values: dict, dtype=pl.String) -> pl.Expr:
     return pl.col("task").replace_strict(values, return_dtype=dtype).alias(name)
 
@@ -60,9 +69,7 @@ def _columns(part: pl.DataFrame) -> pl.DataFrame:
         "labels",
     )  # fmt: skip
     return part.with_columns(
-        idx=pl.concat_str(
-            "task", pl.col("subject_id").cast(pl.String), pl.col("target_idx").cast(pl.String), separator="-"
-        ),
+        idx=pl.concat_str("task", pl.lit("-"), sample_ids(part)),
         task_type=_task_attr("task_type", {n: t.task_type for n, t in tasks.items()}),
         instruction=_task_attr("instruction", {n: t.instruction for n, t in tasks.items()}),
         output=pl.col("labels").list.join("\n"),

@@ -17,6 +17,8 @@ import numpy as np
 import polars as pl
 import yaml
 
+from ehr_r1.errors import EhrR1Error
+
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -74,11 +76,35 @@ class SamplingConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "SamplingConfig":
-        data = yaml.safe_load(Path(path).read_text()) or {}
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except OSError as err:
+            raise EhrR1Error(f"{path}: cannot read the sampling config ({err.strerror})") from None
+        except yaml.YAMLError as err:
+            raise EhrR1Error(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        if not isinstance(data, dict):
+            raise EhrR1Error(f"{path}: the sampling config must be a YAML mapping")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"{path}: unknown key(s) {sorted(unknown)}")
-        return cls(**data)
+            raise EhrR1Error(f"{path}: unknown key(s) {sorted(unknown)}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError) as err:
+            raise EhrR1Error(f"{path}: {err}") from None
+
+    def __post_init__(self):
+        if self.split not in ("test", "train"):
+            raise ValueError(f"split must be 'test' or 'train', got {self.split!r}")
+        if not 0 < self.test_fraction < 1:
+            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+        if not isinstance(self.quotas, dict) or not all(isinstance(v, int) for v in self.quotas.values()):
+            raise ValueError("quotas must map task names to integers")
+
+    def check_dataset(self, dataset: str, path: str | Path) -> None:
+        """EHR-Bench samples test patients and EHR-Ins train patients; a config asking otherwise is refused."""
+        expected = "test" if dataset == "ehr-bench" else "train"
+        if self.split != expected:
+            raise EhrR1Error(f"{path}: split {self.split!r} for {dataset}, whose patients are the {expected} split")
 
     @classmethod
     def default(cls, name: str) -> "SamplingConfig":

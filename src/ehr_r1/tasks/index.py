@@ -163,7 +163,8 @@ def target_labels(rows: pl.DataFrame, task: DecisionTask) -> pl.DataFrame:
     rows = rows.select("subject_id", target_idx="event_idx", label=_labels_expr(task))
     if task.target_key == "multi":
         rows = rows.explode("label")
-    rows = rows.filter(pl.col("label").is_not_null(), pl.col("label").str.strip_chars() != "")
+    rows = rows.with_columns(pl.col("label").str.strip_chars())  # labels stripped, then deduplicated
+    rows = rows.filter(pl.col("label").is_not_null(), pl.col("label") != "")
     return rows.group_by("subject_id", "target_idx").agg(labels=pl.col("label").unique().sort())
 
 

@@ -1,0 +1,64 @@
+# Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
+"""Hostile but fair input: every user error is one line and exit 2; labels are clean; released files name no patient."""
+
+import json
+
+import polars as pl
+import pytest
+from mimic_factory import mini_mimic
+
+from ehr_r1.cli import main
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "fragment"),
+    [
+        ("name: [unclosed", "not valid YAML"),
+        ("- a list\n", "must be a YAML mapping"),
+        ("test_fraction: 1.5\n", "test_fraction must be in (0, 1)"),
+        ("split: train\n", "whose patients are the test split"),  # a bench config asking for the training split
+        ("quotas: {labevents: many}\n", "quotas must map task names to integers"),
+        ("bogus: 1\n", "unknown key(s) ['bogus']"),
+    ],
+)
+def test_bad_sampling_config_is_one_line(tmp_path, capsys, yaml_text, fragment):
+    mimic, config = mini_mimic(tmp_path / "mimic"), tmp_path / "sampling.yaml"
+    config.write_text(yaml_text)
+    out = tmp_path / "bench"
+    assert main(["build-bench", "--mimic-dir", str(mimic), "--output", str(out), "--sampling", str(config)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"error: {config}") and fragment in line and not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "fragment"),
+    [
+        (["--max-per-task", "0"], "--max-per-task must be >= 1"),
+        (["--num-shards", "-1"], "--num-shards must be >= 1"),
+        (["--max-length", "0"], "--max-length must be >= 1"),
+        (["--no-think-share", "1"], "--no-think-share must be in [0, 1)"),
+        (["--window-hours", "0"], "--window-hours must be > 0"),
+    ],
+)
+def test_bad_numbers_are_one_line(tmp_path, capsys, flags, fragment):
+    mimic = mini_mimic(tmp_path / "mimic")
+    assert main(["build-ins", "--mimic-dir", str(mimic), "--output", str(tmp_path / "o"), *flags]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert fragment in line and not (tmp_path / "o").exists()
+
+
+def test_labels_are_stripped_and_released_ids_name_no_patient(mimic_demo, tmp_path):
+    out = tmp_path / "bench"
+    assert main(["build-bench", "--mimic-dir", str(mimic_demo), "--output", str(out), "--format", "jsonl"]) == 0
+    rows = pl.read_parquet(out / "data" / "decision_making" / "*" / "*.parquet")
+    for labels in rows["task_info"].struct.field("labels"):
+        assert all(label == label.strip() for label in labels) and len(set(labels)) == len(labels)
+    raw = pl.read_csv(mimic_demo / "hosp" / "emar.csv.gz", infer_schema=False)["medication"].drop_nulls()
+    assert (raw != raw.str.strip_chars()).any()  # the demo's emar labels do carry trailing spaces
+    subjects = {str(s) for s in pl.read_csv(mimic_demo / "hosp" / "patients.csv.gz")["subject_id"]}
+    for path in out.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            assert not any(s in record["idx"] for s in subjects), record["idx"]
+            assert "subject_id" not in record and "subject_id" not in record["task_info"]
+    assert rows["idx"].n_unique() == rows.height
