@@ -26,6 +26,11 @@ MISSING = (
 )
 UNMAPPED = "\x1d"  # a code the dictionaries cannot name; prints ``None`` (the reference's failed lookup)
 _CONTROL_CHARS = "[\x1d\x1e\x1f]"  # the three markers, replaced by a space inside source values
+# Patient text may not speak as the chat: chat-template tokens (``<|im_end|>``, every ``<|...|>`` added token,
+# ``<think>``, ``</think>``, ``<tool_call>``, ...) get a backslash after their ``<`` and tokenise as plain text;
+# a line starting ``## `` inside a value gets one too, so it cannot pass for an event header.
+_CHAT_MARKUP = r"<(\|[^<>\s]*\||/?(?:think|tool_call|tool_response)>)"
+_HEADER_LINE = r"(?m)^## "
 TEXT, FLOAT, CODE = "text", "float", "code"
 
 
@@ -171,11 +176,12 @@ TIMELINE_SCHEMA = {
 
 
 def format_value(expr: pl.Expr, kind: str) -> pl.Expr:
-    """One cell of ``kind`` from a source value: floats printed as a float column, the contract's control
-    characters removed from text, nulls as ``MISSING`` (or ``UNMAPPED`` for codes)."""
+    """One cell of ``kind`` from a source value: floats printed as a float column; in text, the contract's control
+    characters replaced, chat markup and header lines escaped; nulls as ``MISSING`` (or ``UNMAPPED`` for codes)."""
     if kind == FLOAT:
         return expr.cast(pl.Float64).cast(pl.String).fill_null(MISSING)
     text = expr.cast(pl.String).str.replace_all(_CONTROL_CHARS, " ")
+    text = text.str.replace_all(_CHAT_MARKUP, r"<\$1").str.replace_all(_HEADER_LINE, r"\## ")
     return text.fill_null(UNMAPPED if kind == CODE else MISSING)
 
 

@@ -41,7 +41,8 @@ def _body(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     keys = title_keys(table)
     if not keys:
         return frame.group_by("subject_id", "event_idx", maintain_order=True).agg(body=pl.lit(""))
-    row_line = pl.lit("| ") + pl.col("cells").str.replace_all(CELL_SEP, " | ", literal=True) + pl.lit(" |")
+    cells = pl.col("cells").str.replace_all("|", "\\|", literal=True)  # a value's own | cannot split a table cell
+    row_line = pl.lit("| ") + cells.str.replace_all(CELL_SEP, " | ", literal=True) + pl.lit(" |")
     grouped = frame.group_by("subject_id", "event_idx", maintain_order=True).agg(
         n=pl.len(), first=pl.col("cells").first(), lines=row_line.str.join("\n")
     )
