@@ -215,9 +215,10 @@ class OpenAIServer:
         return request
 
     def _authorized(self, request: Request) -> Reply | None:
-        if self.api_key is None or request.headers.get("Authorization") == f"Bearer {self.api_key}":
+        auth = next((v for k, v in request.headers.items() if k.lower() == "authorization"), "")  # HTTP: any case
+        if self.api_key is None or auth == f"Bearer {self.api_key}":
             return None
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        given = auth.removeprefix("Bearer ")
         message = f"Incorrect API key provided: {given}. You can find your API key at https://example.invalid."
         return Reply({"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}}, 401)
 
