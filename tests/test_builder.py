@@ -149,9 +149,12 @@ def test_disjointness_check_catches_overlap(bench, tmp_path, mimic_demo):
     cfg = BuildConfig(
         str(mimic_demo), str(out), dataset="ehr-ins", seed=SEED + 1, check_disjoint=str(bench), tasks=["labevents"]
     )
-    with pytest.raises(EhrR1Error, match="shares"):
+    with pytest.raises(EhrR1Error, match="would share patients"):  # refused from the manifests, before any work
         build_dataset(cfg)
-    assert not out.exists()
+    assert not out.exists() and not list(tmp_path.glob(".ins-other-seed.*"))
+    same_side = BuildConfig(str(mimic_demo), str(out), seed=SEED, check_disjoint=str(bench), tasks=["labevents"])
+    with pytest.raises(EhrR1Error, match="test-split patients too"):
+        build_dataset(same_side)
 
 
 def test_synthetic_mimic_covers_ed_note_and_chartevents_tasks(tmp_path):

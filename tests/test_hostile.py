@@ -96,3 +96,42 @@ def test_patient_text_cannot_speak_as_the_chat(tiny_model_dir):
     special = set(tokenizer.all_special_ids) | {tokenizer.convert_tokens_to_ids(t) for t in added}
     benign = [i for i in chat_ids("Pt said nothing") if i in special]
     assert [i for i in chat_ids(hostile) if i in special] == benign  # only the chat template's own
+
+
+def _rewrite(mimic, module: str, table: str, change) -> None:
+    """Rewrite one CSV of a mini MIMIC-IV folder through ``change(frame) -> frame`` (as strings)."""
+    from mimic_factory import write_table
+
+    path = mimic / module / f"{table}.csv.gz"
+    write_table(mimic, module, table, change(pl.read_csv(path, infer_schema=False)).to_dicts())
+
+
+def test_every_cell_is_checked_whatever_the_split(tmp_path, capsys):
+    """The mini patient is in the training split: build-bench never samples it, and still refuses its bad cell."""
+    mimic = mini_mimic(tmp_path / "mimic")
+    _rewrite(mimic, "hosp", "labevents", lambda f: f.with_columns(valuenum=pl.lit("1.0 mg")))
+    for command in ("build-bench", "build-ins"):
+        assert main([command, "--mimic-dir", str(mimic), "--output", str(tmp_path / command)]) == 2
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        assert "labevents.csv.gz" in line and "'valuenum'" in line, line
+    _rewrite(mimic, "hosp", "labevents", lambda f: f.with_columns(valuenum=pl.lit("N/A")))  # pandas' NA: missing
+    args = ["--mimic-dir", str(mimic), "--output", str(tmp_path / "ok"), "--min-context-events", "0"]
+    assert main(["build-ins", *args]) == 0
+
+
+def test_impossible_records_are_counted_and_dropped_or_stop_a_strict_build(tmp_path, capsys):
+    mimic = mini_mimic(tmp_path / "mimic")
+    _rewrite(mimic, "hosp", "admissions", lambda f: f.with_columns(
+        dischtime=pl.when(pl.col("hadm_id") == "11").then(pl.lit("2100-01-01 00:00:00")).otherwise("dischtime")
+    ))  # fmt: skip
+    _rewrite(mimic, "hosp", "patients", lambda f: pl.concat([f, f]))
+    out = tmp_path / "ins"
+    args = ["build-ins", "--mimic-dir", str(mimic), "--output", str(out), "--min-context-events", "0"]
+    assert main(args) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["impossible_records"] == {"dischtime before admittime": 1, "duplicate patients rows": 1}
+    rows = pl.read_parquet(out / "data" / "*" / "*" / "*.parquet")
+    assert 11 not in set(rows.filter(pl.col("task").is_in(["LengthOfStay_3day", "Inpatient_Mortality"]))["hadm_id"])
+    assert main([*args[:4], str(tmp_path / "strict"), *args[5:], "--strict"]) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "impossible record" in line and "--strict" in line and not (tmp_path / "strict").exists()

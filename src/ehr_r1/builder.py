@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from ehr_r1 import __version__, layout, writer
 from ehr_r1.audit import leakage_audit
 from ehr_r1.cards import dataset_card
-from ehr_r1.disjointness import check_split, disjointness
+from ehr_r1.disjointness import check_split, check_split_settings, disjointness
 from ehr_r1.errors import EhrR1Error
 from ehr_r1.io import atomic_output_dir
 from ehr_r1.manifest import fingerprint_inputs, fingerprint_outputs
@@ -99,6 +99,10 @@ class BuildConfig:
         default=None, metadata={"help": "A built dataset whose patients must not appear in this one."}
     )
     overwrite: bool = field(default=False, metadata={"help": "Replace an output folder another ehr-r1 command wrote."})
+    strict: bool = field(
+        default=False,
+        metadata={"help": "Stop at impossible records (discharge before admission, ...) instead of dropping them."},
+    )
     index: IndexConfig = field(default_factory=IndexConfig, metadata={"help": "Context filters."})
 
     @property
@@ -215,7 +219,9 @@ def write_folder(
 def build_dataset(cfg: BuildConfig) -> dict:
     """Build the dataset folder ``cfg.output``; returns the manifest."""
     sampling = cfg.sampling_config()
-    source = MimicSource(cfg.mimic_dir, cfg.atc_map, cfg.atc_level)
+    if cfg.check_disjoint:
+        check_split_settings(cfg.check_disjoint, sampling.split, cfg.seed, sampling.test_fraction)
+    source = MimicSource(cfg.mimic_dir, cfg.atc_map, cfg.atc_level, cfg.strict)
     budget = cfg.budget
     patients = source.subject_ids()
     in_split = pl.Series(in_test_split(patients.to_numpy(), cfg.seed, sampling.test_fraction))
@@ -248,8 +254,12 @@ def build_dataset(cfg: BuildConfig) -> dict:
             "test_fraction": sampling.test_fraction,
             "counts": writer.counts(rows),
             "subjects": rows["subject_id"].n_unique(),
-            "disjointness": disjointness(rows["subject_id"], cfg.seed, sampling.test_fraction, cfg.check_disjoint),
+            "disjointness": {
+                **disjointness(rows["subject_id"], cfg.seed, sampling.test_fraction, cfg.check_disjoint),
+                "rule": "test iff splitmix64(subject_id, seed) / 2**64 < test_fraction (ehr_r1.sampling.in_test_split)",
+            },
             "missing_modules": source.missing_modules,
+            "impossible_records": source.impossible,
             "truncation": truncation,
             "leakage_audit": audit,
             "input_fingerprints": fingerprint_inputs(source.input_files),

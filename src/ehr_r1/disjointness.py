@@ -41,3 +41,19 @@ def disjointness(subjects: pl.Series, seed: int, test_fraction: float, check_aga
             raise EhrR1Error(f"{check_against}: shares {len(overlap)} patients with this build (same seed?)")
         out.update(checked_against=Path(check_against).name, overlap=0)
     return out
+
+
+def check_split_settings(other: str, split: str, seed: int, test_fraction: float) -> None:
+    """Before a build: refuse when the dataset in ``other`` was split so that this build would share its patients
+    (another seed or test fraction, or the same side of the split)."""
+    manifest = layout.read_manifest(other)
+    theirs = manifest.get("disjointness") or {}
+    their_split, their_seed = manifest.get("split"), theirs.get("seed", manifest.get("seed"))
+    their_fraction = theirs.get("test_fraction", manifest.get("test_fraction"))
+    if their_split == split:
+        raise EhrR1Error(f"{other}: holds {split}-split patients too; --check-disjoint needs the other dataset")
+    if (their_seed, their_fraction) != (seed, test_fraction):
+        raise EhrR1Error(
+            f"{other}: split with seed {their_seed} and test fraction {their_fraction}; this build (seed {seed}, "
+            f"test fraction {test_fraction}) would share patients with it: use the same --seed and sampling config"
+        )

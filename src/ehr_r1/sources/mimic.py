@@ -86,7 +86,8 @@ def discover(root: str | Path) -> MimicLayout:
 def patient_ids(layout: MimicLayout) -> pl.Series:
     """All ``subject_id`` of ``hosp/patients``."""
     path = layout.files["patients"]
-    return scan(path, ("subject_id",)).select(pl.col("subject_id").cast(pl.Int64)).collect()["subject_id"]
+    ids = scan(path, ("subject_id",)).select(pl.col("subject_id").cast(pl.Int64)).unique(maintain_order=True)
+    return ids.collect()["subject_id"]
 
 
 def read_header(path: Path) -> list[str]:
@@ -222,13 +223,74 @@ def _python_list_repr(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_null()).then(pl.lit("None")).otherwise(pl.lit("[") + quoted.list.join(", ") + pl.lit("]"))
 
 
+def _missing(expr: pl.Expr) -> pl.Expr:
+    """pandas' NA strings as null (the reference read MIMIC-IV with pandas)."""
+    return pl.when(expr.is_in(PANDAS_NA)).then(None).otherwise(expr)
+
+
+def _typed_values(spec: TableSpec, columns: tuple[str, ...]) -> list[pl.Expr]:
+    """Read values typed, for every row of the file: NA strings missing, float keys and ids cast strictly (a bad
+    cell fails the build whichever patients it belongs to)."""
+    floats = set(float_columns(spec))
+    raw = dict.fromkeys(c for _, c in spec.keys if c and c not in DERIVED_COLUMNS and c in columns)
+    typed = [(_missing(pl.col(c)).cast(pl.Float64) if c in floats else _missing(pl.col(c))).alias(c) for c in raw]
+    return typed + [pl.col(c).cast(pl.Int64) for c in ("hadm_id", "stay_id") if c in columns]
+
+
 def _source_value(column: str | None) -> pl.Expr:
-    """A key's value: read columns with pandas' NA strings missing; derived (looked-up) columns as they are."""
-    if column is None:
-        return pl.lit(None, pl.String)
-    if column in DERIVED_COLUMNS:
-        return pl.col(column)
-    return pl.when(pl.col(column).is_in(PANDAS_NA)).then(None).otherwise(pl.col(column))
+    """A key's value (already typed by ``_typed_values``); a key the source has no column for is missing."""
+    return pl.lit(None, pl.String) if column is None else pl.col(column)
+
+
+# Impossible records (rule -> table, a "row is impossible" expression over the parsed row): reported and dropped.
+IMPOSSIBLE = {
+    "dischtime before admittime": ("admissions", pl.col("dischtime") < pl.col("admittime")),
+    "ICU outtime before intime": ("icustays", pl.col("outtime") < pl.col("intime")),
+    "ED outtime before intime": ("edstays", pl.col("outtime") < pl.col("intime")),
+}
+
+
+def _drop_impossible(lf: pl.LazyFrame, spec: TableSpec, layout: "MimicLayout") -> pl.LazyFrame:
+    for table, bad in IMPOSSIBLE.values():
+        if table == spec.name:
+            lf = lf.filter(~bad.fill_null(False))
+    if spec.name == "patients":
+        lf = lf.unique("subject_id", keep="first", maintain_order=True)
+        first = _first_admission_day(layout)
+        lf = lf.join(first, on="subject_id", how="left").with_columns(
+            dod=pl.when(pl.col("dod") < pl.col("_first_day")).then(None).otherwise(pl.col("dod"))
+        )
+    return lf
+
+
+def _first_admission_day(layout: "MimicLayout") -> pl.LazyFrame:
+    admissions = scan(layout.files["admissions"], ("subject_id", "admittime")).drop("row_nr")
+    return (
+        admissions.select(pl.col("subject_id").cast(pl.Int64), _parse_time("admittime", False))
+        .group_by("subject_id")
+        .agg(_first_day=pl.col("admittime").min().dt.truncate("1d"))
+    )
+
+
+def impossible_records(layout: "MimicLayout") -> dict[str, int]:
+    """Counts of impossible records per rule (rows that the reader drops, or dates of death it discards)."""
+    counts = {}
+    for rule, (table, bad) in IMPOSSIBLE.items():
+        if layout.has(table):
+            cols = ("intime", "outtime") if table != "admissions" else ("admittime", "dischtime")
+            lf = scan(layout.files[table], cols).select(_parse_time(c, False) for c in cols)
+            counts[rule] = int(lf.select(bad.fill_null(False).sum()).collect().item())
+    patients = scan(layout.files["patients"], ("subject_id", "dod")).select(
+        pl.col("subject_id").cast(pl.Int64), _parse_time("dod", True)
+    )
+    counts["duplicate patients rows"] = int(
+        patients.select(pl.len() - pl.col("subject_id").n_unique()).collect().item()
+    )
+    first = patients.unique("subject_id", keep="first").join(_first_admission_day(layout), on="subject_id")
+    counts["dod before the first admission"] = int(
+        first.select((pl.col("dod") < pl.col("_first_day")).sum()).collect().item()
+    )
+    return counts
 
 
 def float_columns(spec: TableSpec) -> tuple[str, ...]:
@@ -270,8 +332,11 @@ def table_rows(
     path = layout.files[spec.name]
     derived_time = ED_TIME_TABLES.get(spec.name)
     columns = tuple(c for c in spec.raw_columns if c != derived_time)
-    lf = scan(path, columns).with_columns(pl.col("subject_id").cast(pl.Int64), *_parse_times(spec, columns))
-    if subjects is not None:  # drop other patients before any join or parse
+    lf = scan(path, columns).with_columns(
+        pl.col("subject_id").cast(pl.Int64), *_parse_times(spec, columns), *_typed_values(spec, columns)
+    )
+    lf = _drop_impossible(lf, spec, layout)
+    if subjects is not None:  # every row was type-checked above, whatever the split
         lf = lf.join(subjects.lazy(), on="subject_id", how="semi")
     lf = _apply_lookups(lf, spec, lookups)
     hadm = pl.col("hadm_id").cast(pl.Int64) if "hadm_id" in columns else pl.lit(None, pl.Int64)
@@ -305,7 +370,7 @@ def diagnose(layout: MimicLayout, spec: TableSpec, err: Exception) -> InputError
     except Exception as read_err:  # noqa: BLE001 - truncated gzip raises OSError, bad CSV a PolarsError
         return InputError(path, f"corrupt or truncated file: {_first_line(read_err)}")
     checks = [(c, _parse_time(c, c in spec.date_columns)) for c in (spec.time, spec.stamp, spec.aux_time) if c]
-    checks += [(c, pl.col(c).cast(pl.Float64)) for c in float_columns(spec) if c in spec.raw_columns]
+    checks += [(c, _missing(pl.col(c)).cast(pl.Float64)) for c in float_columns(spec) if c in spec.raw_columns]
     checks += [(c, pl.col(c).cast(pl.Int64)) for c in ("subject_id", "hadm_id", "stay_id") if c in spec.raw_columns]
     for col, expr in checks:
         if col == ED_TIME_TABLES.get(spec.name):
@@ -326,9 +391,14 @@ class MimicSource:
         atc_level: ATC level of the class names taken from ethos tables.
     """
 
-    def __init__(self, root: str | Path, atc_map: str | Path | None = None, atc_level: int = 4):
+    def __init__(self, root: str | Path, atc_map: str | Path | None = None, atc_level: int = 4, strict: bool = False):
         self.layout = discover(root)
         self.lookups = LookupTables(self.layout, atc_map, atc_level)
+        self.impossible = {rule: n for rule, n in impossible_records(self.layout).items() if n}
+        for rule, n in self.impossible.items():
+            if strict:
+                raise InputError(self.layout.root, f"{n} impossible record(s): {rule} (--strict)")
+            logger.warning("%d impossible record(s) dropped: %s", n, rule)
 
     @property
     def input_files(self) -> dict[str, Path]:
