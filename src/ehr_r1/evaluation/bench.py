@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
 
+from ehr_r1 import layout
 from ehr_r1.errors import EhrR1Error, InputError
 from ehr_r1.prompting import (
     DECISION_MAKING,
@@ -128,8 +129,8 @@ def _bench_files(path: Path) -> list[Path]:
         if path.suffix not in (".jsonl", ".parquet"):
             raise InputError(path, "unsupported bench file (expected .jsonl or .parquet)")
         return [path]
-    if (path / "data").is_dir():  # build-bench / build-ins layout; data/{sft,grpo,...} hold TRL configs, not samples
-        files = sorted(f for kind in TASK_TYPES for f in (path / "data" / kind).glob("*/*.parquet"))
+    if (path / layout.DATA_DIR).is_dir():  # a built folder; data/{sft,grpo,...} hold TRL configs, not samples
+        files = layout.sample_files(path)
     else:
         files = sorted(path.rglob("*.parquet"))
     if not files:
