@@ -270,12 +270,7 @@ def fingerprint(path: Path, files: list[Path]) -> str:
 def _manifest_fingerprints(manifest: Path) -> dict | None:
     if not manifest.exists():
         return None
-    try:
-        data = json.loads(manifest.read_text())
-    except json.JSONDecodeError as err:
-        raise InputError(manifest, f"malformed manifest: {err.msg}") from None
-    if not isinstance(data, dict):
-        raise InputError(manifest, "malformed manifest: expected a JSON object")
+    data = layout.read_manifest(manifest.parent)
     return data.get("fingerprints") or data.get("output_fingerprints")
 
 
