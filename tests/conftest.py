@@ -2,9 +2,12 @@
 """Shared test settings and fixtures. OMP_NUM_THREADS=1 must be set before torch is imported (2 threads stall here)."""
 
 import os
+import tempfile
 
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# datasets 5.2 caches a local folder by its name: a fresh cache per session, so no run reads another run's rows
+os.environ.setdefault("HF_DATASETS_CACHE", tempfile.mkdtemp(prefix="ehr-r1-datasets-"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -138,6 +138,11 @@ def test_ins_is_patient_disjoint_and_trl_ready(bench, ins):
     for row in grpo.select(range(50)):
         suffix = "\n/think" if row["task_type"] == "decision_making" else "\n/no_think"
         assert row["prompt"][-1]["content"].endswith(suffix)
+    frame = pl.read_parquet(ins / "data" / "grpo" / "*.parquet")  # datasets 5.2 may serve a cached older folder
+    share = pl.len().over("task", "output") / pl.len().over("task")  # the class-balanced reward's prevalence
+    risk = frame.filter(pl.col("task_type") == "risk_prediction")
+    assert risk.height and ((risk["label_prevalence"] - risk.select(share).to_series()).abs() < 1e-9).all()
+    assert frame.filter(pl.col("task_type") == "decision_making")["label_prevalence"].is_null().all()
     assert not (ins / "data" / "reasoning").exists()  # stage 2 trains on reasoning chains: none were given
     cpt = datasets.load_dataset(str(ins), "cpt", split="train")
     assert set(cpt["subject_id"]) >= ins_subjects and not set(cpt["subject_id"]) & bench_subjects

@@ -16,6 +16,13 @@ def _messages(*turns: tuple[str, pl.Expr]) -> pl.Expr:
     return pl.concat_list([pl.struct(role=pl.lit(role), content=content) for role, content in turns])
 
 
+def _prevalence() -> pl.Expr:
+    """Risk rows: the share of their task's rows with the same label (the class-balanced GRPO reward reads it)."""
+    label = pl.col("output").str.strip_chars().str.to_lowercase()
+    share = pl.len().over("task", label) / pl.len().over("task")
+    return pl.when(pl.col("task_type") == prompting.RISK_PREDICTION).then(share).otherwise(None).cast(pl.Float64)
+
+
 def reasoning_mix(has_chain: pl.Series, share: float, seed: int, idx: pl.Series) -> pl.Series:
     """Which rows the stage-2 ``reasoning`` config holds: every row with a chain, plus non-reasoning rows making up
     ``share`` of the config (drawn by a seeded hash of ``idx``, so the same build gives the same mix)."""
@@ -52,7 +59,9 @@ def trl_frames(
         "sft": texts.select(
             *keep, messages=_messages(system, ("user", pl.col("_user")), ("assistant", pl.col("output")))
         ),
-        "grpo": texts.select(*keep, prompt=_messages(system, ("user", pl.col("_grpo"))), output="output"),
+        "grpo": texts.select(
+            *keep, prompt=_messages(system, ("user", pl.col("_grpo"))), output="output", label_prevalence=_prevalence()
+        ),
     }
     has_chain = pl.Series([bool(c) for c in chains], dtype=pl.Boolean)
     if has_chain.any():
