@@ -104,3 +104,24 @@ def test_a_kill_at_any_instant_leaves_the_old_or_the_new_output(mimic_demo, tmp_
         assert all((out / rel).is_file() for rel in manifest["output_fingerprints"])
     assert main(args) == 0  # the next run cleans up what the killed ones left
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".bench.")]
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(mimic_demo, tmp_path):
+    """A file-size limit (as a full or quota-bound disk) stops the build with one line naming the output."""
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+        "from ehr_r1.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    out = tmp_path / "ins"
+    args = ["build-ins", "--mimic-dir", str(mimic_demo), "--output", str(out), "--max-per-task", "20"]
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], check=False, env=env, capture_output=True, text=True, timeout=900
+    )
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert f"--output {out}" in lines[0] and "File too large" in lines[0]
+    assert not out.exists() and not list(tmp_path.iterdir())

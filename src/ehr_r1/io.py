@@ -21,6 +21,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator
@@ -32,6 +33,21 @@ from ehr_r1.errors import EhrR1Error
 MANIFEST, SYNTH_RECORD = "manifest.json", "synthetic_mimic.json"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+
+_DISK_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EFBIG}
+
+
+def disk_error(err: BaseException, where: str | os.PathLike) -> EhrR1Error | None:
+    """A one-line error when ``err`` is a full, read-only or size-limited disk (an OSError, or a polars / pyarrow
+    error carrying ``(os error N)``), else None."""
+    code = err.errno if isinstance(err, OSError) else None
+    if code is None:
+        match = re.search(r"\(os error (\d+)\)", str(err))
+        code = int(match.group(1)) if match else None
+    if code not in _DISK_ERRORS:
+        return None
+    return EhrR1Error(f"{where}: cannot write ({os.strerror(code)}); nothing was written")
 
 
 def written_by(folder: Path) -> str | None:
@@ -150,11 +166,11 @@ def atomic_output_dir(
             tmp.mkdir()
             yield tmp
             _swap_in(tmp, final)
-        except OSError as err:
+        except BaseException as err:
             shutil.rmtree(tmp, ignore_errors=True)
-            if err.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
-                raise EhrR1Error(f"--output {final}: {err.strerror}; nothing was written") from None
-            raise
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            disk = disk_error(err, f"--output {final}")
+            if disk is not None:
+                raise disk from None
+            if isinstance(err, EhrR1Error) and str(tmp) in str(err):  # name the output, not its hidden work folder
+                raise EhrR1Error(re.sub(re.escape(str(tmp)) + r"\S*", f"--output {final}", str(err))) from None
             raise

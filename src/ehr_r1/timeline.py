@@ -19,6 +19,7 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from ehr_r1.events import DEMOGRAPHICS, TIMELINE_SCHEMA, UNTIMED_ORDER, EventSource
+from ehr_r1.io import disk_error
 
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def stage_rows(source: EventSource, work: Path, num_shards: int, subjects: pl.Da
         try:
             lf.sink_parquet(pl.PartitionBy(target, key="shard", include_key=False), mkdir=True, compression="lz4")
         except (pl.exceptions.PolarsError, OSError) as err:
-            raise source.explain(name, err) from None
+            raise disk_error(err, work) or source.explain(name, err) from None
         written.append(name)
     return written
 
