@@ -4,7 +4,7 @@
 Each mode runs ``ehr-r1 eval`` in its own subprocess, which reports its peak RSS (``ru_maxrss``). The bench is built
 from the real MIMIC-IV demo and the model is the tiny random Qwen3 (real Qwen vocabulary), both built on first use:
 
-    ehr-r1 build-bench --mimic-dir /work/shared/data/mimic-iv-demo-2.2 --atc-map /work/shared/data/mappings/ethos \\
+    ehr-r1 build-bench --mimic-dir ../shared/data/mimic-iv-demo-2.2 --atc-map ../shared/data/mappings/ethos \\
         --output /tmp/evalmem/bench
     ehr-r1 tiny-model --output /tmp/evalmem/tiny
 
@@ -95,8 +95,8 @@ def main() -> None:
         "--bench", default="/tmp/evalmem/bench", help="Bench folder (built from --mimic-dir if absent)."
     )
     parser.add_argument("--model", default="/tmp/evalmem/tiny", help="Model folder (tiny model built if absent).")
-    parser.add_argument("--mimic-dir", default="/work/shared/data/mimic-iv-demo-2.2")
-    parser.add_argument("--atc-map", default="/work/shared/data/mappings/ethos")
+    parser.add_argument("--mimic-dir", default="../shared/data/mimic-iv-demo-2.2")
+    parser.add_argument("--atc-map", default="../shared/data/mappings/ethos")
     parser.add_argument("--limit", type=int, default=2, help="Samples per task.")
     parser.add_argument("--max-new-tokens", type=int, default=8, help="Decision-making generation budget.")
     parser.add_argument("--baseline-src", help="Also run BASELINE_MODES with this source tree on PYTHONPATH.")

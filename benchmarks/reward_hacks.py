@@ -8,7 +8,7 @@ the task configs. The table shows the mean accuracy reward over the rows of the 
 prevalence (no column) and with the dataset's (a ``label_prevalence`` column), the mean format reward and the recipes' total
 (accuracy + 0.2 x format).
 
-    ehr-r1 build-ins --mimic-dir /work/shared/data/mimic-iv-demo-2.2 --output /tmp/rw/ins --max-per-task 50
+    ehr-r1 build-ins --mimic-dir ../shared/data/mimic-iv-demo-2.2 --output /tmp/rw/ins --max-per-task 50
     python benchmarks/reward_hacks.py --ins /tmp/rw/ins
 """
 
