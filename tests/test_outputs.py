@@ -125,3 +125,13 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(mimic_demo, tmp_path):
     assert proc.returncode == 2 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     assert f"--output {out}" in lines[0] and "File too large" in lines[0]
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_eval_never_writes_into_what_it_reads(mimic, tmp_path, capsys):
+    ins = tmp_path / "ins"
+    assert main(["build-ins", "--mimic-dir", str(mimic), "--output", str(ins), "--min-context-events", "0"]) == 0
+    before = tree_digest(ins)
+    for output in (ins, ins / "runs", tmp_path):
+        line = _error(capsys, "eval", "--baseline", "frequency", "--bench", str(ins), "--output", str(output))
+        assert "the input" in line
+    assert tree_digest(ins) == before

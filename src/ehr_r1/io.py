@@ -69,8 +69,9 @@ def _related(a: Path, b: Path) -> bool:
     return a == b or a in b.parents or b in a.parents
 
 
-def check_output(final: Path, inputs: Iterable[str | os.PathLike | None], command: str | None, overwrite: bool):
-    """One-line errors for an output that would destroy an input or a folder this command did not write."""
+def check_not_inputs(final: str | os.PathLike, inputs: Iterable[str | os.PathLike | None]) -> None:
+    """A one-line error when ``final`` is, contains or lies inside one of ``inputs`` (``None`` entries skipped)."""
+    final = Path(final).resolve()
     for given in inputs:
         if given is None:
             continue
@@ -78,6 +79,11 @@ def check_output(final: Path, inputs: Iterable[str | os.PathLike | None], comman
         if _related(final, source):
             where = "is" if final == source else "contains" if final in source.parents else "lies inside"
             raise EhrR1Error(f"--output {final} {where} the input {source}: choose another folder")
+
+
+def check_output(final: Path, inputs: Iterable[str | os.PathLike | None], command: str | None, overwrite: bool):
+    """One-line errors for an output that would destroy an input or a folder this command did not write."""
+    check_not_inputs(final, inputs)
     if not final.exists():
         return
     if not final.is_dir():

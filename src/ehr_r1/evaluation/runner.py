@@ -26,6 +26,7 @@ from ehr_r1.evaluation.report import write_report
 from ehr_r1.evaluation.sample_prompt import PROTOCOL_PROMPTS
 from ehr_r1.evaluation.scoring import sample_prf, score_bench
 from ehr_r1.evaluation.store import PredictionStore
+from ehr_r1.io import check_not_inputs
 from ehr_r1.prompting import RISK_PREDICTION, parse_items
 
 
@@ -38,6 +39,8 @@ IDENTITY = ("model", "backend", "baseline", "train", "think", "protocol", "max_n
 
 def evaluate_bench(config: EvalConfig) -> dict:
     """Run one evaluation and return results.json's content (also written to ``config.output``)."""
+    local = [p for p in (config.model, config.tokenizer) if p and Path(p).exists()]
+    check_not_inputs(config.output, [config.bench, config.train, *local])  # never write into what is read
     bench = load_bench(config.bench, config.tasks, config.limit)
     check_labelled(bench.samples)
     out = Path(config.output)
