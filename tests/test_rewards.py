@@ -232,3 +232,12 @@ def test_docstring_examples():
     import ehr_r1.rewards
 
     assert doctest.testmod(ehr_r1.rewards).failed == 0
+
+
+def test_label_prevalence_is_null_on_decision_making_rows_as_build_ins_writes_it():
+    from ehr_r1.rewards import risk_weights
+
+    weights = risk_weights(["yes", "anemia"], ["risk_prediction", "decision_making"], ["T", "D"], [0.25, None])
+    assert weights == [2.0, 1.0]
+    with pytest.raises(ValueError, match="label_prevalence"):
+        risk_weights(["yes"], ["risk_prediction"], ["T"], [None])

@@ -190,8 +190,10 @@ def risk_weights(
     """Weight ``1 / (2 * p)`` of a correct risk answer per sample (1.0 for other task types), ``p`` the prevalence of
     its gold label: ``label_prevalence`` when given, else its running share in ``SEEN_LABELS`` (this batch counted)."""
     risk = [kind == RISK_PREDICTION for kind in task_type]
-    if label_prevalence is not None:
-        prevalence = [float(p) for p in label_prevalence]
+    if label_prevalence is not None:  # null for decision-making rows (``build-ins`` writes it for risk rows only)
+        prevalence = [
+            float(p) if r and p is not None else float("nan") for p, r in zip(label_prevalence, risk, strict=True)
+        ]
         bad = next((p for p, r in zip(prevalence, risk, strict=True) if r and not 0.0 < p <= 1.0), None)
         if bad is not None:
             raise ValueError(f"label_prevalence must lie in (0, 1], got {bad}")
