@@ -196,20 +196,26 @@ def _truncation(rows: pl.DataFrame, cfg: BuildConfig) -> dict | None:
 
 
 def write_folder(
-    folder: Path, rows: pl.DataFrame, cpt: pl.DataFrame | None, cfg: BuildConfig, sampling, audit: dict
+    folder: Path,
+    rows: pl.DataFrame,
+    cpt: pl.DataFrame | None,
+    chains: dict[str, str],
+    cfg: BuildConfig,
+    sampling,
+    audit: dict,
+    synthetic: bool,
 ) -> None:
     """Data files and card of a build (``ehr_r1.layout``)."""
     split = sampling.split
     configs = writer.write_samples(folder, rows, sampling.name, split, cfg.format == "jsonl")
     trl = cfg.trl_configs if cfg.trl_configs is not None else split == "train"
-    extra = trl_frames(rows, read_reasoning(cfg.reasoning_file), cfg.no_think_share, cfg.seed) if trl else {}
+    extra = trl_frames(rows, chains, cfg.no_think_share, cfg.seed) if trl else {}
     if trl and "reasoning" not in extra:
         logger.info("no reasoning chains (--reasoning-file from `ehr-r1 build-reasoning`): no `reasoning` config")
     if cpt is not None:
         extra[layout.CPT_CONFIG] = cpt
     configs += writer.write_configs(folder, extra, split)
     configs[0]["default"] = True
-    synthetic = (Path(cfg.mimic_dir) / "synthetic_mimic.json").exists()
     card = dataset_card(
         sampling.name, split, sampling.test_fraction, configs, rows, Path(cfg.output).name, cfg.seed, synthetic, audit
     )
@@ -221,6 +227,7 @@ def build_dataset(cfg: BuildConfig) -> dict:
     sampling = cfg.sampling_config()
     if cfg.check_disjoint:
         check_split_settings(cfg.check_disjoint, sampling.split, cfg.seed, sampling.test_fraction)
+    chains = read_reasoning(cfg.reasoning_file)  # a bad reasoning file fails before any work
     source = MimicSource(cfg.mimic_dir, cfg.atc_map, cfg.atc_level, cfg.strict)
     budget = cfg.budget
     patients = source.subject_ids()
@@ -243,7 +250,7 @@ def build_dataset(cfg: BuildConfig) -> dict:
         for flag in audit["flagged"]:
             logger.warning("leakage audit: %(event)s in %(share_yes).0f%% of yes vs %(share_no).0f%% of no samples "
                            "of %(task)s", {**flag, "share_yes": 100 * flag["share_yes"], "share_no": 100 * flag["share_no"]})  # fmt: skip
-        write_folder(tmp, rows, cpt, cfg, sampling, audit)
+        write_folder(tmp, rows, cpt, chains, cfg, sampling, audit, source.synthetic_record.exists())
         shutil.rmtree(work)
         manifest = {
             "command": command,

@@ -27,10 +27,11 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ehr_r1 import layout
 from ehr_r1.errors import EhrR1Error
 
 
-MANIFEST, SYNTH_RECORD = "manifest.json", "synthetic_mimic.json"
+SYNTH_RECORD = "synthetic_mimic.json"  # what `ehr-r1 synth-mimic` writes beside its tables
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -56,7 +57,7 @@ def written_by(folder: Path) -> str | None:
     if (folder / SYNTH_RECORD).is_file():
         return "synth-mimic"
     try:
-        manifest = json.loads((folder / MANIFEST).read_text())
+        manifest = json.loads((folder / layout.MANIFEST).read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(manifest, dict):

@@ -22,7 +22,6 @@ from ehr_r1.prompting import TASK_TYPES
 
 
 DATA_DIR, CARD, MANIFEST = "data", "README.md", "manifest.json"
-TRL_CONFIGS = ("sft", "reasoning", "grpo")
 CPT_CONFIG = "cpt"
 
 
@@ -62,12 +61,8 @@ def sample_files(folder: str | Path) -> list[Path]:
 
 
 def config_files(folder: str | Path, name: str) -> list[Path]:
+    """The parquet files of a derived config (``sft``, ``reasoning``, ``grpo``, ``cpt``) of a built folder."""
     return sorted((Path(folder) / DATA_DIR / name).glob("*.parquet"))
-
-
-def is_built(folder: str | Path) -> bool:
-    folder = Path(folder)
-    return (folder / MANIFEST).is_file() and (folder / DATA_DIR).is_dir()
 
 
 def split_front_matter(text: str) -> tuple[str | None, str]:

@@ -14,6 +14,7 @@ import polars as pl
 
 from ehr_r1.errors import InputError
 from ehr_r1.events import EVENT_TYPE, FLOAT, encode_cells
+from ehr_r1.io import SYNTH_RECORD
 from ehr_r1.sources import mappings
 from ehr_r1.sources.tables import (
     DERIVED_COLUMNS,
@@ -411,7 +412,7 @@ class MimicSource:
     @property
     def synthetic_record(self) -> Path:
         """Where ``ehr-r1 synth-mimic`` records the files it wrote."""
-        return self.layout.root / "synthetic_mimic.json"
+        return self.layout.root / SYNTH_RECORD
 
     def subject_ids(self) -> pl.Series:
         return patient_ids(self.layout)
