@@ -5,19 +5,19 @@
    folder written in the built layout (rendered event blocks whose values are real knowledge-graph names, labels
    partly tied to the last event so that pairs keep a high Lift at every size), at several sizes; each size is written by one process and measured in a fresh one (seconds, samples/s, peak RSS of the
    measuring process). Target: 1M samples in <= 2 min on 2 cores, peak RSS <= 4 GB.
-2. The OpenAI teacher client against a local OpenAI-compatible server (``tests/openai_server.py``, its own process)
-   answering after a fixed latency: requests/s against the concurrency / latency bound, and the client's CPU use.
+2. The OpenAI teacher client against a minimal asyncio OpenAI-compatible endpoint (its own process) answering after a
+   fixed latency: requests/s against the concurrency / latency bound, and the client's and the server's CPU use.
    Target: >= 80 % of the bound (>= 256 req/s at 64 in flight, 200 ms) with <= 1 core of client overhead.
 
     python benchmarks/reasoning_speed.py --samples 10000 100000 1000000 --requests 4000
 """
 
 import argparse
+import asyncio
 import json
 import multiprocessing as mp
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -122,18 +122,45 @@ def graph_stage(folder: str, cache: str, queue) -> None:
 
 
 # ------------------------------------------------------------------------------------------------------ teacher
-def serve(port_queue, latency: float) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from openai_server import OpenAIServer
+CANNED = json.dumps({
+    "id": "c", "object": "chat.completion", "created": 0, "model": "m",
+    "choices": [{"index": 0, "finish_reason": "stop",
+                 "message": {"role": "assistant", "content": "## Extraction\n## Reasoning\n## Final Results\nA"}}],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+}).encode()  # fmt: skip
 
-    server = OpenAIServer(lambda request: "## Extraction\n## Reasoning\n## Final Results\nA", latency=latency)
-    server.start()
-    port_queue.put(server.url)
-    time.sleep(3600)
+
+async def _handle(reader, writer, latency: float) -> None:
+    """HTTP/1.1 keep-alive: read one request (headers + Content-Length body), answer CANNED after ``latency``."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next((int(h.split(b":")[1]) for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")), 0)  # fmt: skip
+            await reader.readexactly(length)
+            await asyncio.sleep(latency)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(CANNED), CANNED))  # fmt: skip
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+
+def serve(port_queue, latency: float) -> None:
+    """A minimal asyncio OpenAI-compatible endpoint (one canned chat completion), standing in for a vLLM server.
+
+    The test server (``tests/openai_server.py``, one thread per connection) costs about a core at 250 req/s on this
+    2-core machine, which a real teacher on its own GPU machine does not take from the client.
+    """
+
+    async def main() -> None:
+        server = await asyncio.start_server(lambda r, w: _handle(r, w, latency), "127.0.0.1", 0, backlog=512)
+        port_queue.put(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1")
+        await server.serve_forever()
+
+    asyncio.run(main())
 
 
 def teacher_stage(requests: int, concurrency: int, latency: float) -> dict:
-    import asyncio
+    import psutil
 
     from ehr_r1.reasoning.config import TeacherConfig
     from ehr_r1.reasoning.teacher import OpenAITeacher, Request, TeacherCache
@@ -147,14 +174,16 @@ def teacher_stage(requests: int, concurrency: int, latency: float) -> dict:
     reqs = [Request(f"k{i}", f"i{i}", msgs) for i in range(requests)]
     with tempfile.TemporaryDirectory() as tmp:
         cache = TeacherCache(Path(tmp) / "cache.jsonl")
-        cpu0, t0 = time.process_time(), time.perf_counter()
+        served = psutil.Process(server.pid)
+        server0, cpu0, t0 = sum(served.cpu_times()[:2]), time.process_time(), time.perf_counter()
         stats = asyncio.run(OpenAITeacher(cfg)._run(reqs, cache))
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        server_cpu = sum(served.cpu_times()[:2]) - server0
         cache.close()
     server.terminate()
     bound = concurrency / latency
     return {"requests": requests, "concurrency": concurrency, "latency_ms": latency * 1000, "rate": requests / wall,
-            "bound": bound, "share": requests / wall / bound, "client_cores": cpu / wall, "failed": stats["failed"]}  # fmt: skip
+            "bound": bound, "share": requests / wall / bound, "client_cores": cpu / wall, "server_cores": server_cpu / wall, "failed": stats["failed"]}  # fmt: skip
 
 
 def main() -> None:
@@ -188,10 +217,12 @@ def main() -> None:
         return
     r = teacher_stage(args.requests, args.concurrency, args.latency)
     print()
-    print("| requests | in flight | latency ms | req/s | bound req/s | share of bound | client CPU cores | failed |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| requests | in flight | latency ms | req/s | bound req/s | share of bound | client CPU cores | server CPU cores | failed |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print(f"| {r['requests']:,} | {r['concurrency']} | {r['latency_ms']:.0f} | {r['rate']:.0f} | {r['bound']:.0f} | "
-          f"{r['share']:.0%} | {r['client_cores']:.2f} | {r['failed']} |")  # fmt: skip
+          f"{r['share']:.0%} | {r['client_cores']:.2f} | {r['server_cores']:.2f} | {r['failed']} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -33,6 +33,17 @@ def test_faults_are_retried_and_the_run_goes_on(demo_ins, tmp_path, monkeypatch)
         sent = len(server.chat_requests)
     keys = {v for r in server.requests for k, v in r.headers.items() if k.lower() == "authorization"}
     assert keys == {f"Bearer {SECRET}"}  # the key is read from the environment ...
+    body = server.chat_requests[-1].body  # the decoding settings reach the server as sent
+    assert {k: body[k] for k in ("model", "n", "temperature", "seed")} == {
+        "model": "teacher",
+        "n": 2,
+        "temperature": 0.5,
+        "seed": 0,
+    }
+    assert (
+        body["messages"][-1]["role"] == "user"
+        and "## Final Results" in body["messages"][0]["content"] + body["messages"][-1]["content"]
+    )
     assert sent == 8 + len(faults)  # one sample meets every fault in turn, then a leaky (well-formed) answer
     samples = pl.read_parquet(out / "data" / "samples" / "*.parquet")
     assert samples.height == 8
