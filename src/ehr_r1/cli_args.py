@@ -31,6 +31,8 @@ Each field (``init=True``) becomes one option ``--field-name`` (underscores → 
 - ``sep``: for list/tuple fields, values may also be joined by this separator (``--modules hosp,icu``).
 - ``metavar``: the argparse metavar.
 - ``cli``: ``False`` hides the field (it keeps its default; ``--config`` cannot set it either).
+- ``positional``: ``True`` also takes the (scalar) value as the command's positional argument (``push-model DIR``);
+  ``--field-name`` keeps working.
 
 Types come from the annotations: ``str``, ``int``, ``float``, ``bool``, ``list[X]`` / ``tuple[X, ...]``
 (``nargs="+"``), ``X | None`` and ``Literal[...]``. A bool defaulting to ``False`` is a ``--flag``; one defaulting to
@@ -65,7 +67,7 @@ __all__ = ["CONFIG_FLAG", "Option", "add_dataclass_arguments", "dataclass_option
 
 CONFIG_FLAG = "--config"
 CONFIG_DEST = "_config_file"
-METADATA_KEYS = frozenset({"help", "choices", "aliases", "flag", "sep", "metavar", "cli"})
+METADATA_KEYS = frozenset({"help", "choices", "aliases", "flag", "sep", "metavar", "cli", "positional"})
 _SCALARS = (str, int, float, bool)
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
@@ -86,6 +88,7 @@ class Option:
         help (`str`): help text as shown (default appended).
         sep (`str | None`): separator of joined sequence values.
         metavar (`str | None`): the argparse metavar.
+        positional (`bool`): also accepted as the positional argument.
     """
 
     name: str
@@ -99,6 +102,7 @@ class Option:
     help: str
     sep: str | None = None
     metavar: str | None = None
+    positional: bool = False
 
     @property
     def required(self) -> bool:
@@ -176,12 +180,16 @@ def _option(where: str, f: dataclasses.Field, hint: Any, path: tuple[str, ...], 
         raise TypeError(f"{where}: a bool option needs a default of True or False (or annotate `bool | None`)")
     if sep and not container:
         raise TypeError(f"{where}: metadata['sep'] needs a list or tuple field")
+    positional = bool(f.metadata.get("positional"))
+    if positional and (container or base is bool):
+        raise TypeError(f"{where}: metadata['positional'] needs a scalar, non-bool field")
     dashed = f.name.replace("_", "-")
     main = f.metadata.get("flag") or (
         f"--no-{dashed}" if base is bool and not optional and default is True else f"--{dashed}"
     )
     flags = (main, *f.metadata.get("aliases", ()))
-    opt = Option(f.name, path, base, container, optional, choices, default, flags, "", sep, f.metadata.get("metavar"))
+    metavar = f.metadata.get("metavar")
+    opt = Option(f.name, path, base, container, optional, choices, default, flags, "", sep, metavar, positional)
     return dataclasses.replace(opt, help=_help_text(f.metadata["help"], opt))
 
 
@@ -282,6 +290,10 @@ def _add(parser: argparse.ArgumentParser | argparse._ArgumentGroup, opt: Option)
         if opt.container:
             kwargs["nargs"] = "+"
     parser.add_argument(*opt.flags, **kwargs)
+    if opt.positional:
+        kwargs.pop("dest")
+        kwargs.update(nargs="?", metavar=opt.metavar or opt.name.upper(), help=f"same as {opt.flag}")
+        parser.add_argument(opt.name, **kwargs)
 
 
 def parse_config(cls: type, namespace: argparse.Namespace) -> Any:

@@ -18,6 +18,7 @@ import polars as pl
 from ehr_r1 import __version__
 from ehr_r1.errors import EhrR1Error
 from ehr_r1.io import atomic_output_dir
+from ehr_r1.manifest import quick_fingerprint
 from ehr_r1.synth import config, vocab
 from ehr_r1.synth.chunk import _Chunk
 from ehr_r1.synth.config import DATETIME_FORMAT, MANIFEST, TABLES, SynthConfig
@@ -175,6 +176,7 @@ def write_synthetic_mimic(
             for sink in sinks.values():
                 sink.close()
         rows = {t: s.rows for t, s in sinks.items()}
+        written = {f"{t}{suffix}": quick_fingerprint(tmp / f"{t}{suffix}") for t in sinks}  # ehr_r1.provenance
         manifest = {
             "generator": f"ehr-r1 {__version__} synth-mimic",
             "synthetic": True,
@@ -182,6 +184,7 @@ def write_synthetic_mimic(
             "compression": compression,
             "layout": "MIMIC-IV v2.2 hosp/icu, MIMIC-IV-ED v2.2, MIMIC-IV-Note v2.2",
             "rows": rows,
+            "file_fingerprints": written,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return rows
