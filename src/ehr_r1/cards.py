@@ -5,6 +5,7 @@ from pathlib import Path
 
 import jinja2
 import polars as pl
+import pyarrow.parquet as pq
 
 from ehr_r1 import __version__, layout
 from ehr_r1.prompting import RISK_PREDICTION, YES
@@ -58,6 +59,104 @@ def front_matter(name: str, configs: list[dict], n: int, synthetic: bool) -> dic
     return meta
 
 
+FIELDS = {
+    "idx": "`<task>-<subject_id>-<target event index>`",
+    "task": "task id",
+    "task_type": "`decision_making` (set of items, scored by set F1) or `risk_prediction` (yes/no, AUROC)",
+    "instruction": "the task instruction",
+    "input": "the rendered EHR context (EHR-R1 format, `docs/ehr-text-format.md` of the ehr-r1 toolkit)",
+    "output": "decision-making labels joined by newlines in sorted order, or `yes` / `no`",
+    "candidates": 'candidate list for untrained baselines (risk: `["yes", "no"]`)',
+    "task_info": "task, event table, target key, metric, hidden (bid) events, labels",
+    "subject_id": "MIMIC-IV patient identifier (kept for auditing; the released EHR-Bench JSONL drops it)",
+    "hadm_id": "MIMIC-IV admission identifier (kept for auditing; the released EHR-Bench JSONL drops it)",
+    "messages": "chat messages (system, user, assistant) for TRL SFT",
+    "prompt": "chat prompt (system, user) for TRL GRPO; the rewards read `output` and `task_type`",
+    "label_prevalence": "share of `yes` in the task's source index (risk tasks; GRPO reward weighting)",
+    "think": "whether the user turn asks for thinking (`/think`) or not (`/no_think`)",
+    "text": "one patient's whole rendered timeline (continued pre-training)",
+}
+KIND_NAMES = {"decision_making": "task type", "risk_prediction": "task type"}
+TRL_CONFIGS = {
+    "sft": "stage 1 SFT (no think switch)",
+    "reasoning": "stage 2 SFT (/think chains + /no_think)",
+    "grpo": "stage 3 GRPO prompts",
+    "cpt": "continued pre-training text",
+}
+BALANCE_TOLERANCE = 0.05  # a risk task counts as label-balanced when its share of `yes` is within 0.5 +/- this
+
+
+def config_facts(folder: Path, configs: list[dict]) -> list[dict]:
+    """Per ``configs:`` entry, as written: the parquet files' row count and columns (read from their footers)."""
+    facts = []
+    for c in configs:
+        files = sorted(f for d in c["data_files"] for f in Path(folder).glob(d["path"]))
+        schemas = [pq.ParquetFile(f) for f in files]
+        columns = list(dict.fromkeys(n for s in schemas for n in s.schema_arrow.names))
+        facts.append(
+            {"name": c["config_name"], "n": sum(s.metadata.num_rows for s in schemas), "columns": columns,
+             "files": len(files)}
+        )  # fmt: skip
+    return facts
+
+
+def label_balance(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per task: samples, `yes` count and share (risk tasks), mean labels per sample (decision making)."""
+    return (
+        rows.group_by("task", "task_type")
+        .agg(
+            n=pl.len(),
+            yes=(pl.col("output") == YES).sum(),
+            labels=pl.col("task_info").struct.field("labels").list.len().mean(),
+        )
+        .with_columns(share_yes=pl.col("yes") / pl.col("n"))
+        .sort("task_type", "task")
+    )
+
+
+def _task_rows(balance: pl.DataFrame) -> list[dict]:
+    out = []
+    for r in balance.iter_rows(named=True):
+        if r["task_type"] == RISK_PREDICTION:
+            text = f"{r['yes']} yes / {r['n'] - r['yes']} no ({100 * r['share_yes']:.1f}% yes)"
+        else:
+            text = f"{r['labels']:.1f} labels per sample"
+        out.append({"task": r["task"], "task_type": r["task_type"], "n": r["n"], "balance": text})
+    return out
+
+
+def _balance_summary(balance: pl.DataFrame) -> dict:
+    risk = balance.filter(pl.col("task_type") == RISK_PREDICTION)
+    within = (pl.col("share_yes") - 0.5).abs() <= BALANCE_TOLERANCE
+    return {
+        "tolerance": BALANCE_TOLERANCE,
+        "balanced": risk.filter(within)["task"].to_list(),
+        "unbalanced": risk.filter(~within)["task"].to_list(),
+    }
+
+
+def _truncation_text(truncation: dict | None, n: int) -> str:
+    if not truncation:
+        return "No token budget was set (`--max-length`): no input was truncated at build time."
+    share = truncation["samples_truncated"] / n if n else 0.0
+    return (
+        f"Token budget {truncation['max_length']} tokens (tokenizer `{truncation.get('tokenizer') or 'n/a'}`): "
+        f"{truncation['samples_truncated']} of {n} samples ({100 * share:.1f}%) lost their oldest events to fit "
+        f"({truncation.get('events_dropped', 0)} events dropped in all)."
+    )
+
+
+def _sampling_note(split: str, sampling, tasks: list[str]) -> str:
+    """How samples were drawn: the largest per-task quota of this build's tasks, and the risk-label rule."""
+    quotas = [q for q in (sampling.quota(t) for t in tasks) if q > 0] if sampling is not None else []
+    quota = f"up to {max(quotas)} samples per task" if quotas else "a quota per task"
+    if split == "test":
+        if sampling is None or sampling.balance_risk:
+            return quota + ", risk tasks drawn as equal counts per label where the index holds enough of both"
+        return quota
+    return quota + " with inverse label-frequency weighting"
+
+
 def dataset_card(
     name: str,
     split: str,
@@ -68,58 +167,60 @@ def dataset_card(
     seed: int,
     synthetic: bool,
     audit: dict | None = None,
+    *,
+    folder: Path | None = None,
+    truncation: dict | None = None,
+    sampling=None,
 ) -> str:
-    """The card of a built folder: front matter (``configs:``, licence, gate) and the text of the template."""
+    """The card of a built folder: front matter (``configs:``, licence, gate) and the text of the template.
+
+    With ``folder`` (the folder being written, data files already in it) every config's row count and columns are read
+    from its files; ``truncation`` is the build's token-budget record (``manifest.json``), ``sampling`` its
+    ``SamplingConfig``.
+    """
     pretty = {"ehr-bench": "EHR-Bench", "ehr-ins": "EHR-Ins"}.get(name, name)
-    counts = dict(rows.group_by("task").len().iter_rows())
-    balance = (
-        rows.group_by("task", "task_type")
-        .agg(
-            n=pl.len(),
-            yes=(pl.col("output") == YES).sum(),
-            labels=pl.col("task_info").struct.field("labels").list.len().mean(),
-        )
-        .sort("task_type", "task")
-    )
-    task_rows = [
-        {
-            "task": r["task"],
-            "task_type": r["task_type"],
-            "n": r["n"],
-            "balance": f"{r['yes']} yes / {r['n'] - r['yes']} no"
-            if r["task_type"] == RISK_PREDICTION
-            else f"{r['labels']:.1f} labels per sample",
-        }
-        for r in balance.iter_rows(named=True)
-    ]
-    type_counts = dict(rows.group_by("task_type").len().iter_rows())
-    config_rows = [  # per-task configs are listed in the next table
-        {"name": c["config_name"], "n": type_counts.get(c["config_name"], rows.height)}
-        for c in configs
-        if c["config_name"] not in counts
-    ]
+    balance = label_balance(rows)
+    tasks = set(balance["task"].to_list())
+    if folder is not None:
+        facts = config_facts(folder, configs)
+    else:  # no files to read: the sample configs' counts from the rows, derived configs unknown
+        type_counts = dict(rows.group_by("task_type").len().iter_rows())
+        facts = [{"name": c["config_name"], "n": type_counts.get(c["config_name"]), "columns": []} for c in configs]
+    for f in facts:
+        f["kind"] = KIND_NAMES.get(f["name"]) or TRL_CONFIGS.get(f["name"], "")
+    config_rows = [f for f in facts if f["name"] not in tasks]  # per-task configs are listed in the next table
+    sample_columns = next((f["columns"] for f in facts if f["name"] in KIND_NAMES), [])
     summary = (
         "Benchmark of EHR decision-making and risk-prediction tasks (EHR-R1, Liao et al. 2025, arXiv 2510.25628)."
         if split == "test"
         else "Instruction data for EHR decision-making and risk prediction (EHR-R1, Liao et al. 2025, arXiv 2510.25628)."
     )
+    names = [f["name"] for f in facts]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True)
     body = env.get_template("dataset_card.md.j2").render(
         pretty_name=pretty,
         summary=summary,
         synthetic=synthetic,
         split=split,
+        n_samples=rows.height,
         config_rows=config_rows,
-        task_rows=task_rows,
+        task_rows=_task_rows(balance),
+        balance=_balance_summary(balance),
+        fields=[{"name": c, "help": FIELDS.get(c, "")} for c in sample_columns],
+        trl_fields=sorted({c for f in facts if f["name"] in TRL_CONFIGS for c in f["columns"]} - set(sample_columns)),
+        field_help=FIELDS,
+        truncation=_truncation_text(truncation, rows.height),
         load_path=load_path,
         default_config=configs[0]["config_name"],
+        train_config=next((n for n in ("sft", "reasoning", "grpo", "cpt") if n in names), None),
+        has_cpt="cpt" in names,
+        has_ids=bool({"subject_id", "hadm_id"} & set(sample_columns)),
         command="build-bench" if split == "test" else "build-ins",
         seed=seed,
         version=__version__,
         test_fraction=test_fraction,
         audit=audit,
-        sampling_note="500 samples per task, label-balanced risk tasks"
-        if split == "test"
-        else "per-task caps with inverse label-frequency weighting",
+        sampling_note=_sampling_note(split, sampling, sorted(tasks)),
+        balance_by_design=split == "test" and (sampling is None or sampling.balance_risk),
     )
     return layout.card_text(front_matter(pretty, configs, rows.height, synthetic), body)
