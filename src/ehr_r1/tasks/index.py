@@ -15,6 +15,7 @@ from ehr_r1.errors import EhrR1Error
 from ehr_r1.events import EVENT_TYPE, value
 from ehr_r1.prompting import NO, YES
 from ehr_r1.tasks.catalogue import ALL_TASKS, DecisionTask, RiskTask
+from ehr_r1.tasks.labels import LabelTask
 from ehr_r1.tasks.risk_rules import AFTER_ANCHOR, ANCHOR_WINDOWS, BEFORE_ANCHOR, RISK_RULES, UNTIL_AUX_TIME
 from ehr_r1.timeline import events_of
 
@@ -305,6 +306,41 @@ def risk_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
     return _finish(frames, cfg)
 
 
+# ----------------------------------------------------------------------------------------------------- label files
+def label_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
+    """Samples of label-file tasks (``LabelTask``): per label, the context is the events that end at or before its
+    ``prediction_time`` and start less than ``window_hours`` before it (an event running past the prediction time
+    is left out whole); the target is the last context event. Labels with the same context keep the first."""
+    if not tasks:
+        return pl.DataFrame(schema=INDEX_SCHEMA)
+    timed = _timed(events)
+    ends = timed.with_columns(key=_key(pl.col("end").dt.epoch("s"), pl.col("event_idx")))
+    subjects = events.select("subject_id").unique()
+    frames = []
+    for task in tasks:
+        labels = task.labels.join(subjects, on="subject_id", how="semi")
+        sec = pl.col("prediction_time").dt.epoch("s")
+        frame = labels.with_columns(probe=_key(sec, pl.lit(KEY_SCALE - 1)))
+        frame = _asof(frame, ends, ["subject_id"], "backward", "last")
+        frame = _asof(frame.with_columns(probe=_key(sec - int(cfg.window_hours * 3600) + 1, pl.lit(0))), timed,
+                      ["subject_id"], "forward", "begin")  # fmt: skip
+        frame = frame.filter(
+            pl.col("last").is_not_null(), pl.col("begin").is_not_null(), pl.col("begin") <= pl.col("last")
+        )
+        frame = frame.sort("subject_id", "prediction_time").unique(
+            ["subject_id", "last"], keep="first", maintain_order=True
+        )
+        frame = frame.with_columns(target_idx=pl.col("last"), end=pl.col("last") + 1).join(
+            events.select("subject_id", target_idx="event_idx", hadm_id="hadm_id", hadm_key="hadm_key"),
+            on=["subject_id", "target_idx"],
+            how="left",
+        )
+        frame = add_admission_and_history(frame, events, pl.col("target_idx"))
+        answer = pl.when(pl.col("boolean_value")).then(pl.lit(YES)).otherwise(pl.lit(NO))
+        frames.append(frame.with_columns(task=pl.lit(task.name), labels=pl.concat_list(answer)))
+    return _finish(frames, cfg)
+
+
 def patients_in_range(timeline: pl.DataFrame, cfg: IndexConfig) -> pl.DataFrame:
     """Rows of the patients whose timeline length (events) is within the reference's filter (docs/ehr-text-format.md#ordering-and-grouping)."""
     n_events = pl.col("event_idx").max().over("subject_id") + 1
@@ -318,4 +354,5 @@ def build_index(timeline: pl.DataFrame, cfg: IndexConfig = IndexConfig(), tasks=
     events = event_frame(timeline)
     dm = decision_index(timeline, events, [t for t in tasks if isinstance(t, DecisionTask)], cfg)
     risk = risk_index(events, [t for t in tasks if isinstance(t, RiskTask)], cfg)
-    return pl.concat([dm, risk])
+    labelled = label_index(events, [t for t in tasks if isinstance(t, LabelTask)], cfg)
+    return pl.concat([dm, risk, labelled])
