@@ -216,6 +216,14 @@ def _task_seed(seed: int, task: str) -> int:
     return (seed * 1_000_003 + sum((i + 1) * ord(c) for i, c in enumerate(task))) % (2**32)
 
 
+def _task_scorer(task: str):
+    """A task's own scorer (its module's metric), or None for the set F1 / AUROC defaults: MIMIC-IV-CDM's
+    ``cdm_diagnosis`` (``ehr_r1.evaluation.cdm``)."""
+    from ehr_r1.evaluation import cdm
+
+    return cdm.task_scorer(task)
+
+
 def is_risk_task(references: Sequence[str]) -> bool:
     """A task is a risk task when every reference is ``yes`` or ``no``."""
     return bool(references) and all(is_risk_label(str(r)) for r in references)
@@ -256,7 +264,10 @@ def score_bench(
         kind = task_types[rows[0]] if task_types is not None else None
         kind = kind or (RISK_PREDICTION if is_risk_task(refs) else DECISION_MAKING)
         kw = dict(n_resamples=n_resamples, seed=_task_seed(seed, task), confidence=confidence)
-        if kind == RISK_PREDICTION:
+        scorer = _task_scorer(task)
+        if scorer is not None and kind == DECISION_MAKING:
+            per_task[task] = scorer([predictions[i] or "" for i in rows], refs, **kw)
+        elif kind == RISK_PREDICTION:
             per_task[task] = score_risk([risk_score(predictions[i]) for i in rows], refs, **kw)
         else:
             per_task[task] = score_decision_making([predictions[i] or "" for i in rows], refs, **kw)
