@@ -8,6 +8,7 @@ LINT_PATHS = src tests benchmarks scripts evaluate_metrics dataset_builders
 install:
 	$(PY) -m pip install torch==2.13.0
 	$(PY) -m pip install -r requirements-ci.txt
+	$(PY) -m pip install --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install -e ".[dev]" --no-deps
 
 style:
