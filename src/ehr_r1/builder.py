@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ehr_r1 import __version__, layout, writer
 from ehr_r1.audit import leakage_audit
-from ehr_r1.cards import dataset_card
+from ehr_r1.cards import data_origin, dataset_card
 from ehr_r1.disjointness import check_split, check_split_settings, disjointness
 from ehr_r1.errors import EhrR1Error
 from ehr_r1.io import atomic_output_dir
@@ -266,7 +266,7 @@ def write_folder(
     configs[0]["default"] = True
     card = dataset_card(
         sampling.name, split, sampling.test_fraction, configs, rows, Path(cfg.output).name, cfg.seed, synthetic, audit,
-        folder=folder, truncation=truncation, sampling=sampling,
+        folder=folder, truncation=truncation, sampling=sampling, origin=data_origin(cfg.meds_dir, cfg.meds_vocab),
     )  # fmt: skip
     (folder / layout.CARD).write_text(card)
 

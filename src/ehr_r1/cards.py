@@ -1,6 +1,14 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
-"""Dataset cards (YAML front matter with ``configs:`` and the MIMIC gate) rendered from build facts."""
+"""Dataset cards (YAML front matter with ``configs:`` and the access gate) rendered from build facts.
 
+A card names where its data came from (``data_origin``): a MIMIC-IV folder, or a MEDS folder, named by its
+``metadata/dataset.json`` ``dataset_name`` (else the folder name). MIMIC-derived data (a MIMIC-IV folder, or a MEDS
+folder whose name says MIMIC) gets the PhysioNet DUA gate; any other real data gets a gate asking for the data owner's
+approval, ``license: other``. Both are gated; only verified synthetic builds are public.
+"""
+
+import json
+import re
 from pathlib import Path
 
 import jinja2
@@ -8,7 +16,9 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from ehr_r1 import __version__, layout
+from ehr_r1.errors import InputError
 from ehr_r1.prompting import RISK_PREDICTION, YES
+from ehr_r1.sources.meds import DEFAULT_VOCAB
 
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -30,6 +40,71 @@ MIMIC_GATE = {
 }
 
 
+MEDS_DATASET = Path("metadata") / "dataset.json"  # meds.dataset_metadata_filepath
+MIMIC_ORIGIN = {"format": "mimic-iv", "dataset": "MIMIC-IV", "mimic": True}
+
+
+def owner_gate(dataset: str) -> dict:
+    """The gate of real data that is not MIMIC-IV: access only with the data owner's approval (licence unknown)."""
+    return {
+        "extra_gated_heading": f"Restricted access ({dataset}: data owner's approval)",
+        "extra_gated_prompt": (
+            f"This dataset is derived from {dataset}, electronic health records of real patients. You must hold the "
+            f"data owner's approval to access {dataset} and agree to their data use terms. You agree not to attempt "
+            "re-identification and not to share the data with third parties, including online services that retain "
+            "data."
+        ),
+        "extra_gated_fields": {
+            "Affiliation": "text",
+            f"Who approved your access to {dataset} (data owner or custodian)": "text",
+            f"I hold the data owner's approval to access {dataset}": "checkbox",
+            "I will not attempt to re-identify any individual": "checkbox",
+            "Intended use": {"type": "select", "options": ["Academic research", "Education", "Other"]},
+        },
+        "extra_gated_button_content": "Request access",
+    }
+
+
+def _read_dataset_json(root: Path) -> dict:
+    path = root / MEDS_DATASET
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise InputError(path, f"malformed JSON: {err}") from None
+    if not isinstance(info, dict):
+        raise InputError(path, "not a JSON object (MEDS DatasetMetadataSchema)")
+    return info
+
+
+def data_origin(meds_dir: str | Path | None = None, meds_vocab: str | Path | None = None) -> dict:
+    """Where a build's events came from, for its card: the MIMIC-IV reader (no ``meds_dir``) or a MEDS folder.
+
+    A MEDS folder is named by ``metadata/dataset.json`` ``dataset_name``, else by the folder's own name, and counts as
+    MIMIC-derived when that name says MIMIC (the MIMIC-IV MEDS ETL writes ``"dataset_name": "MIMIC-IV"``).
+    """
+    if meds_dir is None:
+        return dict(MIMIC_ORIGIN)
+    root = Path(meds_dir)
+    info = _read_dataset_json(root)
+    name = str(info.get("dataset_name") or "").strip() or root.resolve().name
+    etl = " ".join(str(info[k]) for k in ("etl_name", "etl_version") if info.get(k))
+    return {
+        "format": "meds",
+        "dataset": name,
+        "mimic": "mimic" in name.lower(),
+        "version": str(info["dataset_version"]) if info.get("dataset_version") else None,
+        "etl": etl or None,
+        "license": str(info["license"]) if info.get("license") else None,
+        "vocab": Path(meds_vocab).name if meds_vocab else None,
+    }
+
+
+def _license_slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-") or "other"
+
+
 def _size_category(n: int) -> str:
     for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
         if n < limit:
@@ -37,18 +112,28 @@ def _size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def front_matter(name: str, configs: list[dict], n: int, synthetic: bool) -> dict:
+def _source_tags(origin: dict, synthetic: bool) -> list[str]:
+    if synthetic:
+        return ["mimic-iv"]
+    return (["mimic-iv"] if origin["mimic"] else []) + (["meds"] if origin["format"] == "meds" else [])
+
+
+def front_matter(name: str, configs: list[dict], n: int, synthetic: bool, origin: dict | None = None) -> dict:
+    """Card metadata: ``configs:``, tags, licence and gate (``origin``: ``data_origin``; default a MIMIC-IV folder)."""
+    origin = origin or MIMIC_ORIGIN
+    tags = ["medical", "ehr", *_source_tags(origin, synthetic), "clinical", "ehr-r1"]
+    tags += ["synthetic"] if synthetic else []
     meta = {
         "pretty_name": name,
         "language": ["en"],
         "task_categories": ["text-generation", "question-answering"],
-        "tags": ["medical", "ehr", "mimic-iv", "clinical", "ehr-r1"] + (["synthetic"] if synthetic else []),
+        "tags": tags,
         "size_categories": [_size_category(n)],
         "configs": configs,
     }
     if synthetic:
         meta["license"] = "apache-2.0"
-    else:
+    elif origin["mimic"]:
         meta.update(
             license="other",
             license_name="physionet-credentialed-health-data-license-1.5.0",
@@ -56,6 +141,11 @@ def front_matter(name: str, configs: list[dict], n: int, synthetic: bool) -> dic
             gated=True,
             **MIMIC_GATE,
         )
+    else:  # real data of another source: its licence is the owner's (unknown here), access stays gated
+        meta["license"] = "other"
+        if origin.get("license"):
+            meta["license_name"] = _license_slug(origin["license"])
+        meta.update(gated=True, **owner_gate(origin["dataset"]))
     return meta
 
 
@@ -157,6 +247,32 @@ def _sampling_note(split: str, sampling, tasks: list[str]) -> str:
     return quota + " with inverse label-frequency weighting"
 
 
+def _id_help(dataset: str) -> dict:
+    kept = "kept for auditing; the released EHR-Bench JSONL drops it"
+    return {
+        "subject_id": f"{dataset} patient identifier (MEDS `subject_id`; {kept})",
+        "hadm_id": f"{dataset} admission identifier, where the source has one ({kept})",
+    }
+
+
+def _source_option(origin: dict) -> str:
+    """The build command's input option(s) for this origin."""
+    if origin["format"] != "meds":
+        return "--mimic-dir <MIMIC-IV>"
+    return "--meds-dir <MEDS folder>" + (f" --meds-vocab {origin['vocab']}" if origin.get("vocab") else "")
+
+
+def _source_steps(origin: dict) -> str:
+    """The first step of the build pipeline, as the card describes it."""
+    if origin["format"] != "meds":
+        return "MIMIC-IV tables"
+    about = [f"version {origin['version']}"] if origin.get("version") else []
+    about += [f"ETL {origin['etl']}"] if origin.get("etl") else []
+    detail = f" ({', '.join(about)})" if about else ""
+    vocab = origin.get("vocab") or DEFAULT_VOCAB
+    return f"MEDS events of {origin['dataset']}{detail}, codes read with the `{vocab}` vocabulary"
+
+
 def dataset_card(
     name: str,
     split: str,
@@ -171,13 +287,15 @@ def dataset_card(
     folder: Path | None = None,
     truncation: dict | None = None,
     sampling=None,
+    origin: dict | None = None,
 ) -> str:
     """The card of a built folder: front matter (``configs:``, licence, gate) and the text of the template.
 
     With ``folder`` (the folder being written, data files already in it) every config's row count and columns are read
     from its files; ``truncation`` is the build's token-budget record (``manifest.json``), ``sampling`` its
-    ``SamplingConfig``.
+    ``SamplingConfig``, ``origin`` where its events came from (``data_origin``; default a MIMIC-IV folder).
     """
+    origin = origin or MIMIC_ORIGIN
     pretty = {"ehr-bench": "EHR-Bench", "ehr-ins": "EHR-Ins"}.get(name, name)
     balance = label_balance(rows)
     tasks = set(balance["task"].to_list())
@@ -196,6 +314,7 @@ def dataset_card(
         else "Instruction data for EHR decision-making and risk prediction (EHR-R1, Liao et al. 2025, arXiv 2510.25628)."
     )
     names = [f["name"] for f in facts]
+    help_ = FIELDS if origin["mimic"] else FIELDS | _id_help(origin["dataset"])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True)
     body = env.get_template("dataset_card.md.j2").render(
         pretty_name=pretty,
@@ -206,9 +325,9 @@ def dataset_card(
         config_rows=config_rows,
         task_rows=_task_rows(balance),
         balance=_balance_summary(balance),
-        fields=[{"name": c, "help": FIELDS.get(c, "")} for c in sample_columns],
+        fields=[{"name": c, "help": help_.get(c, "")} for c in sample_columns],
         trl_fields=sorted({c for f in facts if f["name"] in TRL_CONFIGS for c in f["columns"]} - set(sample_columns)),
-        field_help=FIELDS,
+        field_help=help_,
         truncation=_truncation_text(truncation, rows.height),
         load_path=load_path,
         default_config=configs[0]["config_name"],
@@ -221,6 +340,9 @@ def dataset_card(
         test_fraction=test_fraction,
         audit=audit,
         sampling_note=_sampling_note(split, sampling, sorted(tasks)),
+        origin=origin,
+        source_option=_source_option(origin),
+        source_steps=_source_steps(origin),
         balance_by_design=split == "test" and (sampling is None or sampling.balance_risk),
     )
-    return layout.card_text(front_matter(pretty, configs, rows.height, synthetic), body)
+    return layout.card_text(front_matter(pretty, configs, rows.height, synthetic, origin), body)
