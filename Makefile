@@ -3,7 +3,7 @@
 PY ?= python
 export OMP_NUM_THREADS ?= 1
 OUT ?= outputs
-LINT_PATHS = src tests benchmarks scripts evaluate_metrics dataset_builders
+LINT_PATHS = src tests benchmarks scripts evaluate_metrics dataset_builders notebooks
 
 install:
 	$(PY) -m pip install torch==2.13.0
