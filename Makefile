@@ -28,17 +28,10 @@ test-fast:
 test-gpu:
 	$(PY) -m pytest -q -p no:cacheprovider -m gpu
 
-# The main job on the embedded default: synthetic MIMIC-IV -> EHR-Bench + EHR-Ins -> tiny model -> scores.
+# The main job on the embedded default: synthetic MIMIC-IV -> EHR-Bench + EHR-Ins -> reasoning chains -> stages 1-3 of
+# the tiny model through TRL -> eval -> model card, all under $(OUT)/demo (see `ehr-r1 demo --help`).
 demo:
-	$(PY) -m ehr_r1.cli synth-mimic --output $(OUT)/synth-mimic --patients 1000 --overwrite
-	$(PY) -m ehr_r1.cli build-bench --mimic-dir $(OUT)/synth-mimic --output $(OUT)/ehr-bench --format jsonl
-	$(PY) -m ehr_r1.cli tiny-model --output $(OUT)/tiny-model
-	$(PY) -m ehr_r1.cli build-ins --mimic-dir $(OUT)/synth-mimic --output $(OUT)/ehr-ins --max-per-task 200 --cpt \
-		--check-disjoint $(OUT)/ehr-bench --max-length 1024 --tokenizer $(OUT)/tiny-model
-	$(PY) -m ehr_r1.cli eval --baseline logreg --train $(OUT)/ehr-ins --bench $(OUT)/ehr-bench --output $(OUT)/eval-logreg
-	$(PY) -m ehr_r1.cli eval --model $(OUT)/tiny-model --bench $(OUT)/ehr-bench --output $(OUT)/eval-tiny-model \
-		--limit 2 --max-new-tokens 16
-	@echo "demo outputs in $(OUT)/: ehr-bench/ ehr-ins/ tiny-model/ eval-logreg/ eval-tiny-model/ (report.md, per_task.png)"
+	$(PY) -m ehr_r1.cli demo --output $(OUT)/demo
 
 bench:
 	$(PY) benchmarks/build_speed.py

@@ -12,7 +12,6 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
-from typing import ClassVar
 
 import pytest
 import yaml
@@ -139,6 +138,43 @@ def tiny_runs(tiny_model_dir, tiny_data, tmp_path_factory) -> dict:
     return {name: (result, out / name) for name, result in results.items()}
 
 
+def poisoned_ehr_ins(out: Path, config: str, good: int = 1000, bad: int = 200) -> Path:
+    """An EHR-Ins whose ``config`` holds ``good`` realistic rows, then ``bad`` empty conversations that TRL's
+    tokenization rejects: any run that tokenizes the whole split fails on them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ehr_r1 import layout
+
+    data = write_tiny_ehr_ins(out, n=16)
+    path = data / layout.config_file(config, "train")
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    poisoned = [rows[i % len(rows)] for i in range(good)] + [{**rows[0], "messages": []}] * bad
+    pq.write_table(pa.Table.from_pylist(poisoned, schema=table.schema), path)
+    return data
+
+
+@pytest.mark.parametrize("name", ["domain", "reasoning"])
+def test_tiny_recipes_tokenize_only_the_rows_their_steps_use(tmp_path, tiny_model_dir, name):
+    """The smoke recipes stay smoke runs on a full-size EHR-Ins: the split is streamed, so tokenization stops at what
+    ``max_steps`` consumes (packing: its first batch of 1,000 rows) instead of covering every sample up front."""
+    from itertools import islice
+
+    from datasets import IterableDataset
+
+    from ehr_r1.training import make_sft_trainer
+
+    data = poisoned_ehr_ins(tmp_path / "ehr-ins", read(TINY[name])["dataset_config"])
+    args = ["--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(data), "--output_dir", str(tmp_path)]
+    trainer = make_sft_trainer(*parse_recipe(TINY[name], args=args))
+    assert isinstance(trainer.train_dataset, IterableDataset)
+    batches = list(islice(trainer.get_train_dataloader(), trainer.args.max_steps))
+    assert len(batches) == trainer.args.max_steps and all(b["input_ids"].numel() > 0 for b in batches)
+    with pytest.raises(IndexError):  # the same recipe, every row tokenized up front: TRL reads messages[0] of each
+        make_sft_trainer(*parse_recipe(TINY[name], args=[*args, "--dataset_streaming", "false"]))
+
+
 def logged_steps(log: str) -> list[dict]:
     return [ast.literal_eval(line) for line in log.splitlines() if line.startswith("{'loss'")]
 
@@ -193,6 +229,16 @@ def test_missing_column_fails_before_training_naming_it(tmp_path, tiny_model_dir
     assert err.value.column == column and str(data) in str(err.value)
 
 
+def test_a_config_file_missing_from_a_built_folder_is_named(tmp_path, tiny_model_dir):
+    from ehr_r1 import layout
+
+    data = write_tiny_ehr_ins(tmp_path / "ehr-ins", n=4)
+    (data / layout.config_file("reasoning", "train")).unlink()
+    args = ["--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(data)]
+    with pytest.raises(InputError, match=r"data/reasoning/train-\S+\.parquet: missing, yet listed in the README"):
+        check_recipe(TINY["reasoning"], args)
+
+
 def test_grpo_script_checks_columns_before_loading_the_model(tmp_path):
     data = write_tiny_ehr_ins(tmp_path / "ehr-ins", n=4, drop={"grpo": "output"})
     args = ["--model_name_or_path", str(tmp_path / "no-such-model"), "--dataset_name", str(data)]
@@ -210,9 +256,25 @@ def test_sft_script_saves_generation_config_with_chat_eos(tmp_path, tiny_model_d
     args = ["--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(tiny_data), "--output_dir", str(out),
             "--max_steps", "1", "--gradient_checkpointing", "true"]  # fmt: skip
     script = runpy.run_path(str(REPO / "scripts" / "sft.py"))
-    script["main"](*parse_recipe(TINY["domain"], args=args))
+    summary = script["main"](*parse_recipe(TINY["domain"], args=args), recipe=str(TINY["domain"]))
     assert json.loads((out / "config.json").read_text())["use_cache"] is True
     assert 151645 in json.loads((out / "generation_config.json").read_text())["eos_token_id"]  # <|im_end|>
+    facts = json.loads((out / "ehr_r1_training.json").read_text())  # the model-card callback ran at the end
+    assert (facts["stage"], facts["steps"], facts["recipe"]) == ("domain", 1, str(TINY["domain"]))
+    assert summary["steps"] == 1 and math.isfinite(summary["final_loss"]) and (out / "README.md").is_file()
+
+
+@pytest.mark.parametrize("script", ["sft", "grpo"])
+def test_scripts_refuse_more_ranks_than_devices_before_loading_anything(monkeypatch, tmp_path, script):
+    """`accelerate launch` with an 8-GPU config on this CPU machine: one line, before the data or model is read."""
+    args = ["--model_name_or_path", str(tmp_path / "no-such-model"), "--dataset_name", str(tmp_path / "no-such-data")]
+    parsed = parse_recipe(TINY["grpo" if script == "grpo" else "domain"], args=args)
+    main = runpy.run_path(str(REPO / "scripts" / f"{script}.py"))["main"]
+    monkeypatch.setenv("WORLD_SIZE", "8")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "8")
+    monkeypatch.delenv("ACCELERATE_USE_CPU", raising=False)
+    with pytest.raises(EhrR1Error, match="8 processes on this machine"):
+        main(*parsed)
 
 
 def test_finalize_model_restores_cache_and_chat_eos():
@@ -225,41 +287,6 @@ def test_finalize_model_restores_cache_and_chat_eos():
     finalize_model(model, tokenizer)
     assert model.config.use_cache and model.generation_config.eos_token_id == [151645, 151643]
     assert model.generation_config.pad_token_id == 151643
-
-
-class RecordingHfApi:
-    calls: ClassVar[list] = []
-
-    def __init__(self, token=None):
-        pass
-
-    def create_repo(self, repo_id, private=None, exist_ok=False):
-        self.calls.append(("create_repo", repo_id, private))
-        return SimpleNamespace(repo_id=repo_id)
-
-    def create_branch(self, repo_id, branch, exist_ok=False):
-        self.calls.append(("create_branch", repo_id, branch))
-
-
-@pytest.mark.parametrize(
-    ("revision", "branch"), [("grpo-v02", "grpo-v02"), (None, "ehr-r1-8b-grpo"), ("main", "ehr-r1-8b-grpo")]
-)
-def test_each_run_pushes_to_its_own_branch(monkeypatch, revision, branch):
-    import huggingface_hub
-
-    from ehr_r1.callbacks import PushToHubRevisionCallback
-
-    monkeypatch.setattr(huggingface_hub, "HfApi", RecordingHfApi)
-    RecordingHfApi.calls = []
-    args = SimpleNamespace(push_to_hub=True, hub_model_id="org/EHR-R1-8B", hub_revision=revision,
-                           output_dir="outputs/ehr-r1-8b-grpo", hub_token=None)  # fmt: skip
-    PushToHubRevisionCallback().on_train_begin(args, SimpleNamespace(is_world_process_zero=True), None)
-    assert args.hub_revision == branch  # the Trainer pushes every save and the final model to args.hub_revision
-    assert RecordingHfApi.calls == [("create_repo", "org/EHR-R1-8B", True), ("create_branch", "org/EHR-R1-8B", branch)]
-    RecordingHfApi.calls = []
-    args.push_to_hub = False
-    PushToHubRevisionCallback().on_train_begin(args, SimpleNamespace(is_world_process_zero=True), None)
-    assert RecordingHfApi.calls == []
 
 
 @pytest.mark.gpu

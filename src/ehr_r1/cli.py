@@ -30,6 +30,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "eval": ("ehr_r1.commands.eval", "Score a model (or a baseline) on EHR-Bench."),
     "tiny-model": ("ehr_r1.commands.tiny_model", "Write a tiny random Qwen3 model with the real Qwen vocabulary."),
+    "demo": (
+        "ehr_r1.commands.demo",
+        "The whole pipeline on the embedded default: data, reasoning chains, 3 training stages, eval, model card.",
+    ),
+    "push-dataset": (
+        "ehr_r1.commands.push",
+        "Push a built EHR-Bench / EHR-Ins folder to a private (gated when MIMIC-derived) Hub dataset repo.",
+    ),
+    "push-model": (
+        "ehr_r1.commands.push",
+        "Push a checkpoint (full or PEFT adapter) with its model card to a private (gated) Hub model repo.",
+    ),
+    "labels": (
+        "ehr_r1.commands.labels",
+        "ACES task configs on a MEDS folder -> <task_name>.parquet label files (risk tasks for build-bench).",
+    ),
+    "adapt-ehrshot": (
+        "ehr_r1.commands.adapt",
+        "EHRSHOT (MEDS release + labels) -> an EHR-Bench folder of its 14 binary tasks.",
+    ),
+    "adapt-cdm": (
+        "ehr_r1.commands.adapt",
+        "MIMIC-IV-Ext-CDM (Hager et al.) -> an EHR-Bench folder scored with cdm_diagnosis.",
+    ),
 }
 
 

@@ -6,9 +6,12 @@ Used by ``scripts/sft.py`` / ``scripts/grpo.py`` (TRL's scripts plus these check
 - ``parse_recipe``: TRL's own parser for the stage, failing on unknown keys (the key is named) and on a GRPO batch
   that ``num_generations`` does not divide (TRL's ``GRPOConfig`` check, at parse time);
 - ``check_dataset_columns``: the columns a stage needs, checked on the loaded dataset before the model is loaded;
-- ``finalize_model``: ``use_cache=True`` and the tokenizer's EOS in the generation config before the final save.
+- ``finalize_model``: ``use_cache=True`` and the tokenizer's EOS in the generation config before the final save;
+- ``sft_main`` / ``grpo_main``: the two scripts' bodies (``ehr-r1 demo`` runs them in-process), with the launch check
+  (``ehr_r1.launch.check_world_size``), the Hub-branch and model-card callbacks, and a summary of the run.
 """
 
+import glob
 import importlib
 import inspect
 import logging
@@ -123,6 +126,10 @@ def load_train_dataset(script_args, dataset_args):
         dataset = get_dataset(dataset_args)
     elif script_args.dataset_name:
         files = local_data_files(script_args.dataset_name, script_args.dataset_config)
+        missing = [f for split in (files or {}).values() for f in split if not glob.glob(f)]  # paths or patterns
+        if missing:
+            where = dataset_source(script_args, dataset_args)
+            raise InputError(missing[0], f"missing, yet listed in the README configs of {where}; rebuild the dataset")
         source = ("parquet", None) if files else (script_args.dataset_name, script_args.dataset_config)
         dataset = load_dataset(*source, data_files=files, streaming=script_args.dataset_streaming)
     else:
@@ -203,8 +210,22 @@ def model_init_kwargs(model_args, training_args) -> dict:
     }
 
 
-def train_and_save(trainer, training_args, script_args) -> None:
-    """Train (resuming when asked), fix the generation config, save, and push to the run's Hub branch if enabled."""
+def training_summary(state) -> dict:
+    """``{"steps", "final_loss"}`` (SFT) or ``{"steps", "final_loss", "mean_reward"}`` (GRPO) from a trainer state."""
+    logged = [e for e in state.log_history if "loss" in e]
+    summary = {"steps": state.global_step, "final_loss": float(logged[-1]["loss"]) if logged else None}
+    rewards = [float(e["reward"]) for e in logged if "reward" in e]
+    if rewards:
+        summary["mean_reward"] = sum(rewards) / len(rewards)
+    return summary
+
+
+def train_and_save(trainer, training_args, script_args) -> dict:
+    """Train (resuming when asked), fix the generation config, save, and push to the run's Hub branch if enabled.
+
+    Returns:
+        The run's ``training_summary``.
+    """
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     finalize_model(trainer.model, trainer.processing_class)
     trainer.save_model(training_args.output_dir)
@@ -212,19 +233,119 @@ def train_and_save(trainer, training_args, script_args) -> None:
     if training_args.push_to_hub:
         trainer.push_to_hub(dataset_name=script_args.dataset_name)
     trainer.end()
+    return training_summary(trainer.state)
+
+
+def stage_for_recipe(path: str | os.PathLike | None) -> str | None:
+    """The stage a recipe trains: ``recipes/<model>/<stage>/config_*.yaml`` or ``recipes/tiny/<stage>.yaml``."""
+    if path is None:
+        return None
+    path = Path(path)
+    return path.stem if path.parent.name == "tiny" else path.parent.name
+
+
+def run_callbacks(script_args, dataset_args, recipe: str | None, stage: str | None) -> list:
+    """The callbacks of every run: the run's own Hub branch, and a model card in every saved folder."""
+    from ehr_r1.callbacks import PushToHubRevisionCallback
+    from ehr_r1.model_card import ModelCardCallback
+
+    dataset = dataset_args.datasets[0].path if dataset_args.datasets else script_args.dataset_name
+    card = ModelCardCallback(
+        recipe=str(recipe) if recipe else None, dataset=dataset, stage=stage or stage_for_recipe(recipe)
+    )
+    return [PushToHubRevisionCallback(), card]
+
+
+def _train_data(trainer: str, script_args, training_args, dataset_args, reward_funcs=()):
+    dataset = load_train_dataset(script_args, dataset_args)
+    train = dataset[script_args.dataset_train_split]
+    where = dataset_source(script_args, dataset_args)
+    check_dataset_columns(train, trainer, training_args, reward_funcs, where=where)
+    evaluation = dataset[script_args.dataset_test_split] if training_args.eval_strategy != "no" else None
+    return train, evaluation
+
+
+def make_sft_trainer(script_args, training_args, model_args, dataset_args, *, recipe=None, stage=None, callbacks=()):
+    """TRL's ``SFTTrainer`` as ``trl sft`` builds it, after the launch and dataset checks (the model is loaded last)."""
+    from trl import SFTTrainer, get_peft_config, get_quantization_config
+
+    from ehr_r1.launch import check_world_size
+
+    check_world_size()
+    training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
+    train, evaluation = _train_data("sft", script_args, training_args, dataset_args)
+    return SFTTrainer(
+        model=model_args.model_name_or_path,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        quantization_config=get_quantization_config(model_args),
+        peft_config=get_peft_config(model_args),
+        callbacks=[*run_callbacks(script_args, dataset_args, recipe, stage), *callbacks],
+    )
+
+
+def make_grpo_trainer(script_args, training_args, model_args, dataset_args, *, recipe=None, stage=None, callbacks=()):
+    """TRL's ``GRPOTrainer`` as ``trl grpo`` builds it: rewards resolved and their columns checked before the model."""
+    from trl import GRPOTrainer, get_peft_config, get_quantization_config
+
+    from ehr_r1.launch import check_world_size
+
+    check_world_size()
+    reward_funcs = load_reward_funcs(script_args.reward_funcs)
+    if script_args.reward_model_name_or_path:
+        reward_funcs.insert(0, script_args.reward_model_name_or_path)
+    training_args.model_init_kwargs = model_init_kwargs(model_args, training_args)
+    train, evaluation = _train_data("grpo", script_args, training_args, dataset_args, reward_funcs)
+    return GRPOTrainer(
+        model=model_args.model_name_or_path,
+        reward_funcs=reward_funcs,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        quantization_config=get_quantization_config(model_args),
+        peft_config=get_peft_config(model_args),
+        callbacks=[*run_callbacks(script_args, dataset_args, recipe, stage), *callbacks],
+    )
+
+
+def sft_main(script_args, training_args, model_args, dataset_args, **kwargs) -> dict:
+    """``scripts/sft.py``: build the trainer (``make_sft_trainer``, same keywords), train, save; the run's summary."""
+    trainer = make_sft_trainer(script_args, training_args, model_args, dataset_args, **kwargs)
+    return train_and_save(trainer, training_args, script_args)
+
+
+def grpo_main(script_args, training_args, model_args, dataset_args, **kwargs) -> dict:
+    """``scripts/grpo.py``: build the trainer (``make_grpo_trainer``, same keywords), train, save; the run's summary."""
+    trainer = make_grpo_trainer(script_args, training_args, model_args, dataset_args, **kwargs)
+    return train_and_save(trainer, training_args, script_args)
+
+
+def _recipe_argument(argv: Sequence[str]) -> str | None:
+    """The ``--config`` value of a script's command line (the recipe, for the model card)."""
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 def run_script(trainer: str, main: Callable) -> None:
-    """Entry point of ``scripts/{sft,grpo}.py``: parse the recipe strictly, run ``main``; bad recipes and data end
-    with a one-line error and exit status 2 (errors raised while training propagate)."""
+    """Entry point of ``scripts/{sft,grpo}.py``: parse the recipe strictly, run ``main`` (given ``recipe=`` the
+    ``--config`` file); bad recipes, data and launches end with a one-line error and exit status 2 (errors raised while
+    training propagate)."""
+    from ehr_r1.launch import check_world_size
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        check_world_size()  # before the training arguments start torch.distributed
         parsed = make_parser(trainer).parse_args_and_config(fail_with_unknown_args=True)
-    except ValueError as err:  # unknown key, batch not divisible by num_generations, ...
+    except (ValueError, EhrR1Error) as err:  # too many ranks, unknown key, batch not divisible by num_generations, ...
         print(f"error: {err}", file=sys.stderr)  # noqa: T201
         sys.exit(2)
     try:
-        main(*parsed)
+        main(*parsed, recipe=_recipe_argument(sys.argv[1:]))
     except EhrR1Error as err:  # our input checks (missing dataset column, ...)
         print(f"error: {err}", file=sys.stderr)  # noqa: T201
         sys.exit(2)
