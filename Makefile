@@ -19,11 +19,12 @@ quality:
 	$(PY) -m ruff check $(LINT_PATHS)
 	$(PY) -m ruff format --check $(LINT_PATHS)
 
+# two workers (pytest-xdist): the suite is mostly single-threaded (OMP_NUM_THREADS=1) on a 2-core machine
 test:
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2
 
 test-fast:
-	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 -m "not slow"
 
 test-gpu:
 	$(PY) -m pytest -q -p no:cacheprovider -m gpu

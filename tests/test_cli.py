@@ -72,8 +72,11 @@ def test_options_are_the_dataclass_fields_one_to_one(name):
     cls, parser = config_class(mod, name), _subparser(name)
     assert (mod.HELP[name] if isinstance(mod.HELP, dict) else mod.HELP) == COMMANDS[name][1]
     actions = [a for a in parser._actions if a.dest not in ("help", "_config_file", "_run", "_config_class")]
-    dests = [a.dest for a in actions]
     leaves = _leaf_fields(cls)
+    positional = [a for a in actions if not a.option_strings]  # a field's second spelling (metadata positional)
+    assert all(leaves[a.dest].metadata.get("positional") for a in positional)
+    actions = [a for a in actions if a.option_strings]
+    dests = [a.dest for a in actions]
     assert sorted(dests) == sorted(leaves) and len(dests) == len(set(dests))
     for action in actions:
         f = leaves[action.dest]
@@ -377,3 +380,12 @@ def test_a_module_serving_two_commands_maps_each_to_its_dataclass(monkeypatch, t
     assert main(["fake-bench", "--output", "o"]) == 0 and main(["fake-ins", "--output", "p", "--hours", "3"]) == 0
     assert seen == [Build(output="o"), Ins(output="p", window=Window(hours=3.0))]
     assert (seen[0].dataset, seen[1].dataset) == ("bench", "ins")
+
+
+def test_a_positional_field_is_also_its_option(tmp_path):
+    from ehr_r1.commands.push import PushModelConfig
+
+    by_position = build_parser(["push-model"]).parse_args(["push-model", "ckpt", "--repo-id", "org/m"])
+    by_flag = build_parser(["push-model"]).parse_args(["push-model", "--folder", "ckpt", "--repo-id", "org/m"])
+    assert parse_config(PushModelConfig, by_position) == parse_config(PushModelConfig, by_flag)
+    assert parse_config(PushModelConfig, by_position).folder == "ckpt"

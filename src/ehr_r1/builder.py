@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ehr_r1 import __version__, layout, writer
 from ehr_r1.audit import leakage_audit
-from ehr_r1.cards import data_origin, dataset_card
+from ehr_r1.cards import dataset_card
 from ehr_r1.disjointness import check_split, check_split_settings, disjointness
 from ehr_r1.errors import EhrR1Error
 from ehr_r1.io import atomic_output_dir
@@ -252,6 +252,7 @@ def write_folder(
     audit: dict,
     synthetic: bool,
     truncation: dict | None = None,
+    origin: dict | None = None,
 ) -> None:
     """Data files and card of a build (``ehr_r1.layout``)."""
     split = sampling.split
@@ -266,7 +267,7 @@ def write_folder(
     configs[0]["default"] = True
     card = dataset_card(
         sampling.name, split, sampling.test_fraction, configs, rows, Path(cfg.output).name, cfg.seed, synthetic, audit,
-        folder=folder, truncation=truncation, sampling=sampling, origin=data_origin(cfg.meds_dir, cfg.meds_vocab),
+        folder=folder, truncation=truncation, sampling=sampling, origin=origin,
     )  # fmt: skip
     (folder / layout.CARD).write_text(card)
 
@@ -328,6 +329,7 @@ def build_dataset(cfg: BuildConfig) -> dict:
     sampling = cfg.sampling_config()
     chains = read_reasoning(cfg.reasoning_file)  # a bad reasoning file fails before any work
     source = open_source(cfg)
+    origin = source.origin()  # a malformed MEDS dataset.json fails here, before any work
     patients = source.subject_ids()
     subjects, meds_split = split_subjects(source, sampling, cfg.seed)
     if cfg.check_disjoint and meds_split is None:
@@ -357,7 +359,7 @@ def build_dataset(cfg: BuildConfig) -> dict:
             logger.warning("leakage audit: %(event)s in %(share_yes).0f%% of yes vs %(share_no).0f%% of no samples "
                            "of %(task)s", {**flag, "share_yes": 100 * flag["share_yes"], "share_no": 100 * flag["share_no"]})  # fmt: skip
         synthetic = synthetic_inputs(source.synthetic_record.parent, source.input_files)  # verified, not trusted
-        write_folder(tmp, rows, cpt, chains, cfg, sampling, audit, synthetic is not None, truncation)
+        write_folder(tmp, rows, cpt, chains, cfg, sampling, audit, synthetic is not None, truncation, origin)
         shutil.rmtree(work)
         manifest = {
             "command": command,

@@ -1,13 +1,12 @@
 # Copyright 2026 The EHR-R1 release toolkit contributors. Licensed under the Apache License, Version 2.0.
 """Dataset cards (YAML front matter with ``configs:`` and the access gate) rendered from build facts.
 
-A card names where its data came from (``data_origin``): a MIMIC-IV folder, or a MEDS folder, named by its
+A card names where its data came from (the source's ``origin()``): a MIMIC-IV folder, or a MEDS folder, named by its
 ``metadata/dataset.json`` ``dataset_name`` (else the folder name). MIMIC-derived data (a MIMIC-IV folder, or a MEDS
 folder whose name says MIMIC) gets the PhysioNet DUA gate; any other real data gets a gate asking for the data owner's
 approval, ``license: other``. Both are gated; only verified synthetic builds are public.
 """
 
-import json
 import re
 from pathlib import Path
 
@@ -16,9 +15,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from ehr_r1 import __version__, layout
-from ehr_r1.errors import InputError
 from ehr_r1.prompting import RISK_PREDICTION, YES
-from ehr_r1.sources.meds import DEFAULT_VOCAB
 
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -40,7 +37,6 @@ MIMIC_GATE = {
 }
 
 
-MEDS_DATASET = Path("metadata") / "dataset.json"  # meds.dataset_metadata_filepath
 MIMIC_ORIGIN = {"format": "mimic-iv", "dataset": "MIMIC-IV", "mimic": True}
 
 
@@ -65,42 +61,6 @@ def owner_gate(dataset: str) -> dict:
     }
 
 
-def _read_dataset_json(root: Path) -> dict:
-    path = root / MEDS_DATASET
-    if not path.is_file():
-        return {}
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
-        raise InputError(path, f"malformed JSON: {err}") from None
-    if not isinstance(info, dict):
-        raise InputError(path, "not a JSON object (MEDS DatasetMetadataSchema)")
-    return info
-
-
-def data_origin(meds_dir: str | Path | None = None, meds_vocab: str | Path | None = None) -> dict:
-    """Where a build's events came from, for its card: the MIMIC-IV reader (no ``meds_dir``) or a MEDS folder.
-
-    A MEDS folder is named by ``metadata/dataset.json`` ``dataset_name``, else by the folder's own name, and counts as
-    MIMIC-derived when that name says MIMIC (the MIMIC-IV MEDS ETL writes ``"dataset_name": "MIMIC-IV"``).
-    """
-    if meds_dir is None:
-        return dict(MIMIC_ORIGIN)
-    root = Path(meds_dir)
-    info = _read_dataset_json(root)
-    name = str(info.get("dataset_name") or "").strip() or root.resolve().name
-    etl = " ".join(str(info[k]) for k in ("etl_name", "etl_version") if info.get(k))
-    return {
-        "format": "meds",
-        "dataset": name,
-        "mimic": "mimic" in name.lower(),
-        "version": str(info["dataset_version"]) if info.get("dataset_version") else None,
-        "etl": etl or None,
-        "license": str(info["license"]) if info.get("license") else None,
-        "vocab": Path(meds_vocab).name if meds_vocab else None,
-    }
-
-
 def _license_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-") or "other"
 
@@ -119,7 +79,7 @@ def _source_tags(origin: dict, synthetic: bool) -> list[str]:
 
 
 def front_matter(name: str, configs: list[dict], n: int, synthetic: bool, origin: dict | None = None) -> dict:
-    """Card metadata: ``configs:``, tags, licence and gate (``origin``: ``data_origin``; default a MIMIC-IV folder)."""
+    """Card metadata: ``configs:``, tags, licence and gate (``origin``: the source's ``origin()``; default a MIMIC-IV folder)."""
     origin = origin or MIMIC_ORIGIN
     tags = ["medical", "ehr", *_source_tags(origin, synthetic), "clinical", "ehr-r1"]
     tags += ["synthetic"] if synthetic else []
@@ -259,7 +219,7 @@ def _source_option(origin: dict) -> str:
     """The build command's input option(s) for this origin."""
     if origin["format"] != "meds":
         return "--mimic-dir <MIMIC-IV>"
-    return "--meds-dir <MEDS folder>" + (f" --meds-vocab {origin['vocab']}" if origin.get("vocab") else "")
+    return "--meds-dir <MEDS folder>" + (f" --meds-vocab {origin['vocab']}" if origin.get("vocab_option") else "")
 
 
 def _source_steps(origin: dict) -> str:
@@ -269,8 +229,7 @@ def _source_steps(origin: dict) -> str:
     about = [f"version {origin['version']}"] if origin.get("version") else []
     about += [f"ETL {origin['etl']}"] if origin.get("etl") else []
     detail = f" ({', '.join(about)})" if about else ""
-    vocab = origin.get("vocab") or DEFAULT_VOCAB
-    return f"MEDS events of {origin['dataset']}{detail}, codes read with the `{vocab}` vocabulary"
+    return f"MEDS events of {origin['dataset']}{detail}, codes read with the `{origin['vocab']}` vocabulary"
 
 
 def dataset_card(
@@ -293,7 +252,7 @@ def dataset_card(
 
     With ``folder`` (the folder being written, data files already in it) every config's row count and columns are read
     from its files; ``truncation`` is the build's token-budget record (``manifest.json``), ``sampling`` its
-    ``SamplingConfig``, ``origin`` where its events came from (``data_origin``; default a MIMIC-IV folder).
+    ``SamplingConfig``, ``origin`` where its events came from (the source's ``origin()``; default a MIMIC-IV folder).
     """
     origin = origin or MIMIC_ORIGIN
     pretty = {"ehr-bench": "EHR-Bench", "ehr-ins": "EHR-Ins"}.get(name, name)

@@ -13,6 +13,7 @@ The folder is validated before any work with the ``meds`` package's pyarrow sche
 ``InputError`` naming the file and the column.
 """
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,6 +293,19 @@ def _key_value(rules: list[tuple[int, CodeRule]], key, columns: set[str], vocab:
     return expr.otherwise(pl.lit(None, dtype))
 
 
+def _dataset_json(path: Path) -> dict:
+    """``metadata/dataset.json`` (MEDS ``DatasetMetadataSchema``, all optional); ``{}`` when absent."""
+    if not path.is_file():
+        return {}
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise InputError(path, f"malformed JSON: {err}") from None
+    if not isinstance(info, dict):
+        raise InputError(path, "not a JSON object (MEDS DatasetMetadataSchema)")
+    return info
+
+
 class MedsSource:
     """A MEDS root as an ``ehr_r1.events.EventSource``.
 
@@ -328,6 +342,23 @@ class MedsSource:
     def synthetic_record(self) -> Path:
         """Where ``ehr-r1 synth-mimic`` would record its files (a MEDS folder is never its output)."""
         return self.root / SYNTH_RECORD
+
+    def origin(self) -> dict:
+        """Where the events came from, for the dataset card: ``metadata/dataset.json`` ``dataset_name`` (else the
+        folder's name); MIMIC-derived when that name says MIMIC (the MIMIC-IV MEDS ETL writes ``MIMIC-IV``)."""
+        info = _dataset_json(self.root / "metadata" / "dataset.json")
+        name = str(info.get("dataset_name") or "").strip() or self.root.resolve().name
+        etl = " ".join(str(info[k]) for k in ("etl_name", "etl_version") if info.get(k))
+        return {
+            "format": "meds",
+            "dataset": name,
+            "mimic": "mimic" in name.lower(),
+            "version": str(info["dataset_version"]) if info.get("dataset_version") else None,
+            "etl": etl or None,
+            "license": str(info["license"]) if info.get("license") else None,
+            "vocab": self.vocab.name,
+            "vocab_option": None if self.vocab.name == DEFAULT_VOCAB else str(self.vocab.path),  # --meds-vocab given
+        }
 
     def subject_ids(self) -> pl.Series:
         return self.subjects["subject_id"]

@@ -414,6 +414,10 @@ class MimicSource:
         """Where ``ehr-r1 synth-mimic`` records the files it wrote."""
         return self.layout.root / SYNTH_RECORD
 
+    def origin(self) -> dict:
+        """Where the events came from, for the dataset card."""
+        return {"format": "mimic-iv", "dataset": "MIMIC-IV", "mimic": True}
+
     def subject_ids(self) -> pl.Series:
         return patient_ids(self.layout)
 
