@@ -281,14 +281,31 @@ def _value(source: str, kind: str, columns: set[str], vocab: Vocabulary) -> pl.E
     return expr.cast(pl.Float64, strict=False) if kind == FLOAT else expr.cast(pl.String)
 
 
-def _key_value(rules: list[tuple[int, CodeRule]], key, columns: set[str], vocab: Vocabulary) -> pl.Expr:
-    """A key's value across the rules of one event type (each rule its own sources; absent: missing)."""
+def _row_level(source: str) -> bool:
+    """Whether a value source reads the row (its value columns), not only its code."""
+    return source in ("numeric_value", "text_value") or source.startswith("column:")
+
+
+def _key_value(
+    rules: list[tuple[int, CodeRule]], key, columns: set[str], vocab: Vocabulary, per_code: dict | None = None
+) -> pl.Expr:
+    """A key's value across the rules of one event type (each rule its own sources; absent: missing).
+
+    With ``per_code`` (``{(source, kind): column}``, filled here), sources that depend on the code alone become
+    columns computed once per distinct code (see ``MedsSource.rows``) instead of once per row.
+    """
     dtype = pl.Float64 if key.kind == FLOAT else pl.String
+
+    def source_expr(source: str) -> pl.Expr:
+        if per_code is None or _row_level(source):
+            return _value(source, key.kind, columns, vocab)
+        return pl.col(per_code.setdefault((source, key.kind), f"_v{len(per_code)}"))
+
     expr = pl.when(pl.lit(False)).then(pl.lit(None, dtype))
     for i, rule in rules:
         sources = rule.keys.get(key.name)
         if sources:
-            value = pl.coalesce([_value(s, key.kind, columns, vocab) for s in sources])
+            value = pl.coalesce([source_expr(s) for s in sources])
             expr = expr.when(pl.col("_rule") == i).then(value)
     return expr.otherwise(pl.lit(None, dtype))
 
@@ -411,15 +428,19 @@ class MedsSource:
         if event_type == DEMOGRAPHICS:
             return self._demographics(subjects)
         rules = [(i, r) for i, r in enumerate(self.vocab.all_rules) if r.event_type == event_type]
+        keys = EVENT_TYPE[event_type].keys
+        per_code: dict[tuple[str, str], str] = {}
+        values = {k.name: _key_value(rules, k, self.columns, self.vocab, per_code) for k in keys}
         codes = self.codes.filter(pl.col("_rule").is_in([i for i, _ in rules])).drop("static")
+        codes = codes.with_columns(
+            **{name: _value(source, kind, self.columns, self.vocab) for (source, kind), name in per_code.items()}
+        )
         lf = self._scan(subjects).join(codes.lazy(), on="code", how="inner")
         time = pl.col("time")
         if any(i in self._static_rules for i, _ in rules):  # static rows open the trajectory
             first = self._scan(subjects).group_by("subject_id").agg(_first=pl.col("time").min())
             lf = lf.join(first, on="subject_id", how="left")
             time = time.fill_null(pl.col("_first"))
-        keys = EVENT_TYPE[event_type].keys
-        values = {k.name: _key_value(rules, k, self.columns, self.vocab) for k in keys}
         return lf.select(**_contract_columns(event_type, time), cells=encode_cells(event_type, values))
 
     def _genders(self) -> pl.LazyFrame:
