@@ -111,3 +111,19 @@ def test_mimic_meds_build_keeps_the_physionet_gate_and_shows_meds_dir(mimic_meds
     hub.check_dataset_card(mimic_meds, meta, derived=True)
     with pytest.raises(EhrR1Error, match="cannot go to a public repo"):
         hub.push_dataset(mimic_meds, "someone/mimic-meds-bench", private=False)
+
+
+def test_reasoning_card_of_other_hospital_data_keeps_its_gate_and_never_says_mimic(hospital):
+    from ehr_r1.reasoning.writer import _body, front_matter
+
+    ins_card, _ = _card(hospital)  # the reasoning card copies its EHR-Ins card's licence and gate
+    meta = front_matter(ins_card, 10)
+    manifest = {"teacher": {"kind": "template"}, "knowledge": [], "counts": {}}
+    body = _body(meta, manifest)
+    assert meta["gated"] is True and "mimic-iv" not in meta["tags"]
+    assert {k: v for k, v in meta.items() if k.startswith("extra_gated")} == {
+        k: v for k, v in ins_card.items() if k.startswith("extra_gated")
+    }
+    assert "Restricted data" in body and "mimic" not in body.lower()
+    mimic = front_matter({**ins_card, "tags": ["mimic-iv"]}, 10)
+    assert "Derived from MIMIC-IV" in _body(mimic, manifest)

@@ -66,12 +66,14 @@ def front_matter(ins_card: dict, n: int) -> dict:
 def _body(meta: dict, manifest: dict) -> str:
     teacher = manifest["teacher"]
     gated = bool(meta.get("gated"))
-    notice = (
-        "> **Credentialed data.** Derived from MIMIC-IV: keep it behind a PhysioNet-credentialed gate; never send it to "
-        "online services that retain data."
-        if gated
-        else "> Built from synthetic data: no real patient is described."
-    )
+    if not gated:
+        notice = "> Built from synthetic data: no real patient is described."
+    elif "mimic-iv" in meta.get("tags", []):
+        notice = ("> **Credentialed data.** Derived from MIMIC-IV: keep it behind a PhysioNet-credentialed gate; never "
+                  "send it to online services that retain data.")  # fmt: skip
+    else:  # another hospital's data (a MEDS build): its EHR-Ins card's gate is copied
+        notice = ("> **Restricted data.** Derived from real patient records: keep it behind the data owner's access "
+                  "gate; never send it to online services that retain data.")  # fmt: skip
     summary = (
         "Reasoning chains for stage-2 SFT of EHR-R1, made by `ehr-r1 build-reasoning` (docs/reasoning.md of the "
         "EHR-R1 release toolkit) from a built EHR-Ins folder: per-event concepts, task-wise co-occurrence (Lift), "
