@@ -70,12 +70,18 @@ def check_dataset_card(folder: Path, meta: dict, derived: bool) -> None:
         raise _refuse(card, "tagged synthetic, but the build's inputs are not verified synth-mimic output")
     missing = [k for k in ("gated", *MIMIC_GATE) if not meta.get(k)]
     if missing:
-        raise _refuse(card, f"MIMIC-derived card without the DUA gate ({', '.join(missing)}); rebuild it with ehr-r1")
+        raise _refuse(
+            card, f"card of real patient data without the DUA gate ({', '.join(missing)}); rebuild it with ehr-r1"
+        )
 
 
 def check_visibility(folder: Path, derived: bool, private: bool) -> None:
     if derived and not private:
-        raise _refuse(folder, "MIMIC-derived (not verified synthetic) and cannot go to a public repo; drop --public")
+        raise _refuse(
+            folder,
+            "derived from real patient data (MIMIC-IV or another source; not verified synthetic) and cannot go to "
+            "a public repo; drop --public",
+        )
 
 
 def check_checkpoint(folder: Path) -> str:
@@ -228,7 +234,9 @@ def check_write(api, repo_id: str) -> str:
 
 def _check_existing(info, repo_id: str, derived: bool, private: bool) -> None:
     if derived and not info.private:
-        raise _refuse(repo_id, "exists and is public; MIMIC-derived files go only to a private, gated repo")
+        raise _refuse(
+            repo_id, "exists and is public; files derived from real patient data go only to a private, gated repo"
+        )
     if derived and info.gated != "manual":
         raise _refuse(repo_id, f"exists but is not gated with manual approval (gated={info.gated!r})")
     if private and not info.private:
@@ -255,7 +263,7 @@ def ensure_repo(api, repo_id: str, repo_type: str, *, derived: bool, private: bo
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
     if derived and not private:
-        raise _refuse(repo_id, "MIMIC-derived files cannot go to a public repo")
+        raise _refuse(repo_id, "files derived from real patient data cannot go to a public repo")
     try:
         try:
             info = api.repo_info(repo_id, repo_type=repo_type)
