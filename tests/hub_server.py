@@ -34,9 +34,9 @@ EMPTY_COMMIT = "0" * 40
 
 
 class HubError(Exception):
-    def __init__(self, status: int, message: str, code: str | None = None):
+    def __init__(self, status: int, message: str, code: str | None = None, body: dict | None = None):
         super().__init__(message)
-        self.status, self.code = status, code
+        self.status, self.code, self.body = status, code, body or {}
 
 
 def _now() -> str:
@@ -186,7 +186,7 @@ class Handler(BaseHTTPRequestHandler):
             headers = (
                 {"X-Error-Code": err.code, "X-Error-Message": str(err)} if err.code else {"X-Error-Message": str(err)}
             )
-            self._json(err.status, {"error": str(err)}, headers)
+            self._json(err.status, {"error": str(err), **err.body}, headers)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = _dispatch
 
@@ -254,7 +254,8 @@ class Handler(BaseHTTPRequestHandler):
         repo_id = f"{org or (user or {}).get('name')}/{name}"
         self._require_write(repo_id)
         if (repo_type, repo_id) in self.state.repos:
-            raise HubError(409, "You already created this repo")
+            url = f"{self.server.url}/{PREFIX[repo_type]}{repo_id}"  # the Hub's 409 names the existing repo
+            raise HubError(409, "You already created this repo", body={"url": url})
         private = payload.get("private")
         if "visibility" in payload:
             private = payload["visibility"] != "public"

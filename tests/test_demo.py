@@ -51,6 +51,7 @@ def demo_out(tmp_path_factory) -> tuple[Path, str]:
 
 @pytest.mark.slow
 def test_demo_trains_every_stage_from_the_previous_one(demo_out):
+    from huggingface_hub import ModelCard
     from transformers import AutoModelForCausalLM
 
     out, printed = demo_out
@@ -65,6 +66,8 @@ def test_demo_trains_every_stage_from_the_previous_one(demo_out):
         assert facts["stage"] == stage and facts["steps"] == 1 and facts["dataset"] == str(out / "ins")
         assert Path(facts["base_model"]).resolve() == base.resolve(), f"{stage} did not start from {base}"
         assert Path(facts["recipe"]).name == f"{stage}.yaml" and Path(facts["recipe"]).parent.name == "tiny"
+        assert ModelCard.load(checkpoint / "README.md").data.model_name == stage  # not its temporary folder's name
+        assert facts["base_local"] is True and facts["base_derived"] is False  # synthetic data, a chain of local bases
         base = checkpoint
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["command"] == "demo" and manifest["status"] == "done"

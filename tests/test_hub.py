@@ -420,3 +420,28 @@ def test_cards_of_pushed_datasets_keep_their_gate(online, built):
     info = HfApi(endpoint=online.url, token=TOKEN).dataset_info(f"{ORG}/ehr-bench-gated")
     assert info.gated == "manual" and info.private
     assert yaml.safe_dump(info.card_data.to_dict()).count("extra_gated") >= 3
+
+
+@pytest.mark.slow
+def test_a_training_run_pushes_the_ehr_r1_card_and_no_trainer_files(online, built, tiny_model_dir, tmp_path):
+    """`push_to_hub: true` in a recipe: the run's branch gets the ehr-r1 card (not TRL's) and no pickled arguments."""
+    from ehr_r1.training import make_sft_trainer, parse_recipe, train_and_save
+
+    ins = tmp_path / "ins"
+    synth = built["synthetic"].parent / "synth-mimic"
+    build_dataset(BuildConfig(str(synth), str(ins), dataset="ehr-ins", max_per_task=2, tasks=["labevents"],
+                              max_length=512, tokenizer=str(tiny_model_dir)))  # fmt: skip
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "tiny" / "domain.yaml"
+    args = ["--model_name_or_path", str(tiny_model_dir), "--dataset_name", str(ins), "--output_dir", str(tmp_path / "run"),
+            "--push_to_hub", "true", "--hub_model_id", f"{ORG}/tiny-run", "--hub_private_repo", "true"]  # fmt: skip
+    parsed = parse_recipe(recipe, args=args)
+    train_and_save(make_sft_trainer(*parsed, recipe=str(recipe), stage="domain"), parsed[1], parsed[0])
+    repo = online.snapshot()["repos"][f"model:{ORG}/tiny-run"]
+    assert repo["private"] and repo["gated"] is False  # verified synthetic training data: private, not gated
+    files = repo["branches"]["run"]
+    assert "model.safetensors" in files and "ehr_r1_training.json" in files and "training_args.bin" not in files
+    card = online.file_bytes("model", f"{ORG}/tiny-run", "README.md", revision="run").decode()
+    assert card == (tmp_path / "run" / "README.md").read_text() and "ehr-r1" in card and "Out-of-scope" in card
+    parsed[1].hub_token = TOKEN  # a token in the arguments would be pickled into training_args.bin: refused
+    with pytest.raises(EhrR1Error, match="hub_token would be pickled"):
+        make_sft_trainer(*parsed, recipe=str(recipe), stage="domain").train()

@@ -177,3 +177,16 @@ def test_task_names_and_bad_configs(tmp_path, meds_demo):
     with pytest.raises(EhrR1Error, match="share the name"):
         LabelsConfig(str(meds_demo), [str(ICU_TASK), str(ICU_TASK)], str(tmp_path / "o")).names()
     assert not (tmp_path / "out").exists()
+
+
+def test_a_nested_template_predicate_left_unfilled_is_refused(tmp_path, meds_demo):
+    """MEDS-DEV also writes `name: {code: ???, ...}` (abnormal-lab tasks): refused unless --predicates defines it."""
+    template = tmp_path / "sodium.yaml"
+    text = ICU_TASK.read_text().replace(
+        "predicates:\n", "predicates:\n  sodium_meql:\n    code: ???\n    value_max: 135\n", 1
+    )
+    template.write_text(text)
+    cfg = LabelsConfig(str(meds_demo), [str(template)], str(tmp_path / "out"), str(PREDICATES))
+    with pytest.raises(InputError, match=r"sodium\.yaml: predicate 'sodium_meql' is \?\?\?"):
+        make_labels(cfg)
+    assert not (tmp_path / "out").exists()

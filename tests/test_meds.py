@@ -94,6 +94,7 @@ def test_build_bench_and_ins_from_the_demo_meds(meds_demo, mimic_demo, tmp_path,
         assert (folder / "README.md").read_text().startswith("---")
         rows = pl.concat([pl.read_parquet(p) for p in folder.glob("data/*/*/*.parquet")])
         assert set(rows["subject_id"]) <= side and manifest["disjointness"]["method"] == "MEDS subject_splits.parquet"
+        assert "seed" not in manifest["disjointness"] and "test_fraction" not in manifest["disjointness"]
         assert manifest["source"]["format"] == "meds" and "data/train/0.parquet" in manifest["input_fingerprints"]
     manifest = json.loads((bench / "manifest.json").read_text())
     assert manifest["counts"]["icu_death_after_24h"] > 0 and manifest["counts"]["labevents"] == 8
@@ -139,9 +140,13 @@ def test_the_meds_testing_helpers_static_sample(tmp_path):
     # codes no rule knows (HR, DISCHARGE, ...) are no error: the default rule shows the description, else the code
     omr = display(timeline.filter(pl.col("table") == "omr")["cells"])
     assert omr.str.starts_with("Heart Rate\x1f").any() and omr.str.starts_with("DISCHARGE\x1f").any()
-    # static rows open the trajectory: they take the subject's first time
-    first = timeline.filter(pl.col("event_idx") == 1)
-    assert first["time"].null_count() == 0
+    # static rows open the trajectory: they take the time of the subject's first real event (not the birth date)
+    data = pl.read_parquet(root / "data" / "**" / "*.parquet")
+    real = data.filter(pl.col("time").is_not_null(), pl.col("code") != "MEDS_BIRTH")
+    first_real = real.group_by("subject_id").agg(pl.col("time").min())
+    first = timeline.filter(pl.col("event_idx") == 1).group_by("subject_id").agg(pl.col("time").min())
+    first = first.join(first_real, on="subject_id")
+    assert first.height == data["subject_id"].n_unique() and (first["time"] == first["time_right"]).all()
 
 
 def test_omop_vocabulary_fixture(tmp_path):

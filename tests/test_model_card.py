@@ -3,13 +3,14 @@
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 from huggingface_hub import ModelCard
 
-from ehr_r1 import layout
+from ehr_r1 import layout, provenance
 from ehr_r1.cards import MIMIC_GATE
 from ehr_r1.cli import main
 from ehr_r1.errors import EhrR1Error, InputError
@@ -185,7 +186,8 @@ def test_callback_cards_every_save_and_the_final_model(synthetic, tiny_model_dir
             facts = json.loads((folder / TRAINING_FACTS).read_text())
             assert facts["stage"] == stage and facts["base_model"] == str(start)
             assert facts["dataset_fingerprint"] == dataset_fingerprint(ins) is not None
-            assert math.isfinite(facts["final_loss"]) and facts["derived_from_mimic"] in (True, False)
+            assert math.isfinite(facts["final_loss"]) and facts["derived_from_mimic"] is False  # verified synthetic
+            assert facts["base_local"] is True and facts["base_derived"] is False  # tiny model, then stage 1
             assert ModelCard.load(folder / "README.md").data.model_name == folder.name
         losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
         assert facts["steps"] == steps and facts["final_loss"] == losses[-1]
@@ -200,3 +202,8 @@ def test_callback_cards_every_save_and_the_final_model(synthetic, tiny_model_dir
         "| reasoning",
     ]
     assert card.data.base_model is None  # a local tiny model has no Hub id
+    assert "Trained on synthetic data only" in card.text and "Trained on real EHR data" not in card.text
+    shutil.move(
+        tmp_path / "domain", tmp_path / "moved"
+    )  # stage 1 moved away: the final model can no longer be verified
+    assert provenance.model_provenance(final)["derived"] is True

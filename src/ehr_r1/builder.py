@@ -304,6 +304,14 @@ def _check_meds_split(rows: pl.DataFrame, subjects: pl.DataFrame, split: dict) -
         raise EhrR1Error(f"internal error: {wrong} patients outside the {'/'.join(split['splits'])} MEDS split(s)")
 
 
+def _split_facts(rows: pl.DataFrame, cfg: BuildConfig, sampling: SamplingConfig, meds_split: dict | None) -> dict:
+    """The manifest's ``disjointness``: the split this build used (hash or MEDS ``subject_splits``) and any check."""
+    facts = disjointness(rows["subject_id"], cfg.seed, sampling.test_fraction, cfg.check_disjoint)
+    if meds_split is None:
+        return facts | {"rule": "test iff splitmix64(subject_id, seed) / 2**64 < test_fraction (ehr_r1.sampling.in_test_split)"}  # fmt: skip
+    return {k: v for k, v in facts.items() if k not in ("seed", "test_fraction")} | meds_split
+
+
 def _source_facts(cfg: BuildConfig, source, meds_split: dict | None, labels: list[LabelTask]) -> dict:
     """The manifest's ``source``: which reader, vocabulary and label files the build used."""
     if not isinstance(source, MedsSource):
@@ -370,11 +378,7 @@ def build_dataset(cfg: BuildConfig) -> dict:
             "test_fraction": sampling.test_fraction,
             "counts": writer.counts(rows),
             "subjects": rows["subject_id"].n_unique(),
-            "disjointness": {
-                **disjointness(rows["subject_id"], cfg.seed, sampling.test_fraction, cfg.check_disjoint),
-                "rule": "test iff splitmix64(subject_id, seed) / 2**64 < test_fraction (ehr_r1.sampling.in_test_split)",
-                **(meds_split or {}),
-            },
+            "disjointness": _split_facts(rows, cfg, sampling, meds_split),
             "source": _source_facts(cfg, source, meds_split, labels),
             "missing_modules": source.missing_modules,
             "impossible_records": source.impossible,

@@ -51,6 +51,9 @@ class PushToHubRevisionCallback(TrainerCallback):
             return
         if not args.hub_model_id:
             raise ValueError("push_to_hub is on but hub_model_id is not set: name the repo in the recipe")
+        if args.hub_token:
+            raise EhrR1Error("hub_token would be pickled into training_args.bin and uploaded with the checkpoints: set "
+                             "HF_TOKEN (or `hf auth login`) instead")  # fmt: skip
         args.hub_revision = run_branch(args)
         if not state.is_world_process_zero:
             return

@@ -261,6 +261,9 @@ def train_stage(config: DemoConfig, paths: Paths, stage: str, base: str) -> Stag
         for noisy in (PrinterCallback, ProgressCallback):
             trainer.remove_callback(noisy)
         summary = train_and_save(trainer, parsed[1], parsed[0])
+    from ehr_r1.model_card import write_model_card
+
+    write_model_card(final)  # named after the checkpoint's folder, not the temporary one it was trained in
     loss, reward = summary.get("final_loss"), summary.get("mean_reward")
     if loss is None or not math.isfinite(loss):
         raise EhrR1Error(f"training logged no finite loss (got {loss}); see the recipe's logging_steps")

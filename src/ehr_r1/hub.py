@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 # Trainer checkpoint files that are not the model (training_args.bin pickles the arguments, hub_token included)
-NOT_UPLOADED = ("training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state*.pth", "global_step*")
+NOT_UPLOADED = ("training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state*.pth", "global_step*",
+                "checkpoint-*")  # fmt: skip
 MODEL_GATE = MIMIC_GATE | {
     "extra_gated_prompt": (
         "This model was trained on data derived from MIMIC-IV. You must hold active PhysioNet credentialed access and "
@@ -301,7 +302,7 @@ def _upload_files(folder: Path, skip: tuple[str, ...]) -> list[Path]:
         rel = path.relative_to(folder)
         if not path.is_file() or any(p.startswith(".") for p in rel.parts):
             continue
-        if any(fnmatch(rel.parts[0], pattern) for pattern in skip):
+        if any(fnmatch(part, pattern) for part in rel.parts for pattern in skip):  # at any depth
             continue
         files.append(path)
     return files

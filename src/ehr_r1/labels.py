@@ -115,11 +115,19 @@ def _yaml(path: Path) -> dict:
     return data
 
 
+def _unfilled(predicate) -> bool:
+    """A MEDS-DEV template predicate: ``???`` itself, or a mapping with a ``???`` value (``{code: ???}``)."""
+    if isinstance(predicate, dict):
+        return any(_unfilled(v) for v in predicate.values())
+    return predicate == MISSING_VALUE
+
+
 def _check_config(config: Path, predicates: Path | None) -> None:
     """Refuse, before ACES runs, a config without a label window or with ``???`` predicates left unfilled."""
     task = _yaml(config)
     given = set((_yaml(predicates).get("predicates") or {}) if predicates else ())
-    missing = [n for n, p in (task.get("predicates") or {}).items() if p == MISSING_VALUE and n not in given]
+    predicates = (task.get("predicates") or {}).items()
+    missing = [n for n, p in predicates if _unfilled(p) and n not in given]
     if missing:
         where = f"{predicates} does not define it" if predicates else "pass --predicates"
         raise InputError(config, f"predicate {missing[0]!r} is {MISSING_VALUE} (a task template): {where}")

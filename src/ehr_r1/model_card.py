@@ -312,17 +312,22 @@ def _model_path(model) -> str | None:
     return getattr(config, "_name_or_path", None) or getattr(model, "name_or_path", None)
 
 
-def training_facts(args, state, model=None, *, recipe=None, dataset=None, stage=None) -> dict:
+def training_facts(args, state, model=None, *, recipe=None, dataset=None, stage=None, base_model=None) -> dict:
     """``ehr_r1_training.json``: what a card says about one training stage."""
     losses = [e["loss"] for e in state.log_history if "loss" in e]
     rewards = [e["reward"] for e in state.log_history if "reward" in e]
+    base = base_model or (_model_path(model) if model is not None else None)
+    base_local = bool(base) and Path(base).is_dir()
     facts = {
         "stage": stage,
         "recipe": recipe,
         "dataset": str(dataset) if dataset else None,
         "dataset_fingerprint": dataset_fingerprint(dataset),
-        "base_model": _model_path(model) if model is not None else None,
+        "base_model": base,
         "derived_from_mimic": dataset_derived(dataset),
+        # the base's provenance as of training, so a base folder moved or pushed later cannot launder the weights
+        "base_local": base_local,
+        "base_derived": provenance.model_provenance(Path(base))["derived"] if base_local else None,
         "steps": state.global_step,
     }
     if rewards:
@@ -349,8 +354,9 @@ class ModelCardCallback(TrainerCallback):
         self.base_model = _model_path(model) if model is not None else None
 
     def _write(self, folder: Path, args, state) -> None:
-        facts = training_facts(args, state, recipe=self.recipe, dataset=self.dataset, stage=self.stage)
-        facts["base_model"] = self.base_model
+        facts = training_facts(
+            args, state, recipe=self.recipe, dataset=self.dataset, stage=self.stage, base_model=self.base_model
+        )
         folder.mkdir(parents=True, exist_ok=True)
         (folder / TRAINING_FACTS).write_text(json.dumps(facts, indent=2) + "\n", encoding="utf-8")
         write_model_card(folder)

@@ -144,10 +144,19 @@ def _derived_reason(record: dict, datasets: list[str]) -> str | None:
     return None
 
 
+def _looks_like_path(name: str | None) -> bool:
+    """A base model name that can only be a folder (absolute, ``./``, ``~``, or more than ``org/name``)."""
+    return bool(name) and (name.startswith(("/", ".", "~")) or name.count("/") > 1)
+
+
 def _base_reason(folder: Path, record: dict, seen: frozenset) -> str | None:
     base = _base_model(folder, record)
+    if record.get("base_derived"):
+        return f"base model {base} was derived from real patient data when this stage was trained"
     if not base or not Path(base).is_dir():
-        return None  # a Hub id: the upstream base model
+        if record.get("base_local") or record.get("base_local") is None and record and _looks_like_path(base):
+            return f"base model {base} was a local folder at training time and cannot be verified now"
+        return None  # a Hub id at training time: the upstream base model
     base_dir = Path(base).resolve()
     if base_dir in seen:
         return f"base model {base} is part of a loop of training records"

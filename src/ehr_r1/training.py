@@ -220,6 +220,18 @@ def training_summary(state) -> dict:
     return summary
 
 
+def push_final_model(training_args) -> str:
+    """The final model, with the ehr-r1 card, to the run's branch through ``ehr_r1.hub.push_model`` (its guards, no
+    trainer state files) rather than ``Trainer.push_to_hub`` (TRL's card, ``training_args.bin``)."""
+    from ehr_r1 import hub
+    from ehr_r1.model_card import write_model_card
+
+    write_model_card(training_args.output_dir)
+    url = hub.push_model(training_args.output_dir, training_args.hub_model_id, revision=training_args.hub_revision)
+    logger.info("pushed %s to %s", training_args.output_dir, url)
+    return url
+
+
 def train_and_save(trainer, training_args, script_args) -> dict:
     """Train (resuming when asked), fix the generation config, save, and push to the run's Hub branch if enabled.
 
@@ -228,10 +240,14 @@ def train_and_save(trainer, training_args, script_args) -> dict:
     """
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     finalize_model(trainer.model, trainer.processing_class)
-    trainer.save_model(training_args.output_dir)
+    push, training_args.push_to_hub = training_args.push_to_hub, False  # Trainer.save_model would push TRL's card
+    try:
+        trainer.save_model(training_args.output_dir)
+    finally:
+        training_args.push_to_hub = push
     logger.info("model saved to %s", training_args.output_dir)
-    if training_args.push_to_hub:
-        trainer.push_to_hub(dataset_name=script_args.dataset_name)
+    if push and trainer.is_world_process_zero():
+        push_final_model(training_args)
     trainer.end()
     return training_summary(trainer.state)
 
@@ -253,7 +269,7 @@ def run_callbacks(script_args, dataset_args, recipe: str | None, stage: str | No
     card = ModelCardCallback(
         recipe=str(recipe) if recipe else None, dataset=dataset, stage=stage or stage_for_recipe(recipe)
     )
-    return [PushToHubRevisionCallback(), card]
+    return [PushToHubRevisionCallback(dataset=dataset), card]
 
 
 def _train_data(trainer: str, script_args, training_args, dataset_args, reward_funcs=()):

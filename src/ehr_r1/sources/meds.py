@@ -437,8 +437,9 @@ class MedsSource:
         )
         lf = self._scan(subjects).join(codes.lazy(), on="code", how="inner")
         time = pl.col("time")
-        if any(i in self._static_rules for i, _ in rules):  # static rows open the trajectory
-            first = self._scan(subjects).group_by("subject_id").agg(_first=pl.col("time").min())
+        if any(i in self._static_rules for i, _ in rules):  # static rows open the trajectory (its first real event)
+            special = pl.col("code").is_in([self.vocab.birth_code, self.vocab.death_code])
+            first = self._scan(subjects).filter(~special).group_by("subject_id").agg(_first=pl.col("time").min())
             lf = lf.join(first, on="subject_id", how="left")
             time = time.fill_null(pl.col("_first"))
         return lf.select(**_contract_columns(event_type, time), cells=encode_cells(event_type, values))

@@ -314,7 +314,9 @@ def label_index(events: pl.DataFrame, tasks, cfg: IndexConfig) -> pl.DataFrame:
     if not tasks:
         return pl.DataFrame(schema=INDEX_SCHEMA)
     timed = _timed(events)
-    ends = timed.with_columns(key=_key(pl.col("end").dt.epoch("s"), pl.col("event_idx")))
+    # an event's end rounds up to the second, so one ending a fraction of a second after prediction_time stays out
+    end_s = (pl.col("end").dt.epoch("us") + 999_999) // 1_000_000
+    ends = timed.with_columns(key=_key(end_s, pl.col("event_idx")))
     subjects = events.select("subject_id").unique()
     frames = []
     for task in tasks:
