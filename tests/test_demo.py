@@ -134,6 +134,15 @@ def test_demo_pushes_both_datasets_and_the_carded_model_to_private_repos(demo_ou
         monkeypatch.setattr(constants, name, value)
     monkeypatch.setenv("HF_TOKEN", token)
     with HubServer({token: {"name": "tester", "role": "write", "orgs": [org]}}) as hub:
+        from huggingface_hub import HfApi
+
+        api = HfApi(endpoint=hub.url, token=token)
+        api.create_repo(f"{org}/EHR-R1-demo", private=False)  # the model's guard refuses: nothing may be pushed
+        before = hub.snapshot()
+        with pytest.raises(EhrR1Error, match="push.*exists and is public"):
+            demo("--output", str(out), *SMALL, "--from-stage", "push", "--push-to", org, "--endpoint", hub.url)
+        assert hub.snapshot() == before  # the two datasets were not uploaded (nor their repos created) either
+        api.delete_repo(f"{org}/EHR-R1-demo")
         assert demo("--output", str(out), *SMALL, "--from-stage", "push", "--push-to", org, "--endpoint", hub.url) == 0
         repos = {name: hub.repo(kind, f"{org}/{name}") for kind, name in
                  [("dataset", "EHR-Bench-demo"), ("dataset", "EHR-Ins-demo"), ("model", "EHR-R1-demo")]}  # fmt: skip

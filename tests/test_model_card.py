@@ -203,6 +203,7 @@ def test_callback_cards_every_save_and_the_final_model(synthetic, tiny_model_dir
     ]
     assert card.data.base_model is None  # a local tiny model has no Hub id
     assert "Trained on synthetic data only" in card.text and "Trained on real EHR data" not in card.text
+    assert str(tmp_path) not in card.content and "`recipes/tiny/domain.yaml`" in card.text  # no local paths published
     shutil.move(
         tmp_path / "domain", tmp_path / "moved"
     )  # stage 1 moved away: the final model can no longer be verified

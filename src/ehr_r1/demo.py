@@ -417,10 +417,14 @@ class Demo:
         from ehr_r1 import hub
 
         org, endpoint = self.config.push_to, self.config.endpoint
-        urls = [hub.push_dataset(self.paths.bench, f"{org}/{BENCH_REPO}", endpoint=endpoint),
-                hub.push_dataset(self.paths.ins, f"{org}/{INS_REPO}", endpoint=endpoint),
-                hub.push_model(self.paths.model, f"{org}/{MODEL_REPO}", results=self.paths.eval / "results.json",
-                               endpoint=endpoint)]  # fmt: skip
+        pushes = [
+            (hub.push_dataset, self.paths.bench, f"{org}/{BENCH_REPO}", {}),
+            (hub.push_dataset, self.paths.ins, f"{org}/{INS_REPO}", {}),
+            (hub.push_model, self.paths.model, f"{org}/{MODEL_REPO}", {"results": self.paths.eval / "results.json"}),
+        ]
+        for push, folder, repo_id, extra in pushes:  # every guard first: a refusal leaves nothing half-released
+            push(folder, repo_id, endpoint=endpoint, check_only=True, **extra)
+        urls = [push(folder, repo_id, endpoint=endpoint, **extra) for push, folder, repo_id, extra in pushes]
         return StageResult("", score=f"{len(urls)} repos: {org}/{BENCH_REPO}, {INS_REPO}, {MODEL_REPO}")
 
 

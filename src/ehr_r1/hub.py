@@ -255,12 +255,21 @@ def _gate(api, repo_id: str, repo_type: str) -> None:
         raise _refuse(repo_id, f"the Hub did not gate the repo (private={info.private}, gated={info.gated})")
 
 
-def ensure_repo(api, repo_id: str, repo_type: str, *, derived: bool, private: bool, adopt_empty: bool = False) -> str:
+def ensure_repo(
+    api,
+    repo_id: str,
+    repo_type: str,
+    *,
+    derived: bool,
+    private: bool,
+    adopt_empty: bool = False,
+    check_only: bool = False,
+) -> str:
     """Create the repo (private unless asked otherwise; gated ``manual`` when derived) or check the existing one
     (``repo_info`` first: refused if it is public, or ungated when derived). Returns the repo id.
 
     ``adopt_empty``: gate an existing private repo that holds no file yet instead of refusing it (the Trainer creates
-    the run's repo when it starts, before the push callback can)."""
+    the run's repo when it starts, before the push callback can). ``check_only``: refuse as above, change nothing."""
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
     if derived and not private:
@@ -283,6 +292,8 @@ def ensure_repo(api, repo_id: str, repo_type: str, *, derived: bool, private: bo
         if info is not None:
             _check_existing(info, repo_id, derived, private)
             return info.id
+        if check_only:
+            return repo_id
         repo_id = api.create_repo(repo_id, repo_type=repo_type, private=private).repo_id
         if derived:
             _gate(api, repo_id, repo_type)
@@ -334,9 +345,18 @@ def _commit(api, repo_id: str, repo_type: str, files: list[Path], folder: Path, 
 
 
 def push_dataset(
-    folder: str | Path, repo_id: str, *, private: bool = True, token: str | None = None, endpoint: str | None = None
+    folder: str | Path,
+    repo_id: str,
+    *,
+    private: bool = True,
+    token: str | None = None,
+    endpoint: str | None = None,
+    check_only: bool = False,
 ) -> str:
-    """Upload a built dataset folder to the dataset repo ``repo_id`` after the guard; returns the commit URL."""
+    """Upload a built dataset folder to the dataset repo ``repo_id`` after the guard; returns the commit URL.
+
+    ``check_only``: run the whole guard (token, repo, card, provenance) and return ``""``, creating and uploading
+    nothing (to check several pushes before the first one)."""
     folder = Path(folder)
     manifest = layout.read_manifest(folder)
     check_disjointness(folder, manifest)
@@ -346,7 +366,11 @@ def push_dataset(
     files = _upload_files(folder, ())
     api = make_api(token, endpoint)
     _check_no_token(api.token, files)
-    repo_id = ensure_repo(api, check_write(api, repo_id), "dataset", derived=derived, private=private)
+    repo_id = ensure_repo(
+        api, check_write(api, repo_id), "dataset", derived=derived, private=private, check_only=check_only
+    )
+    if check_only:
+        return ""
     counts = manifest.get("counts") or {}
     name = layout.read_card_metadata(folder).get("pretty_name", folder.name)
     message = f"Upload {name} ({sum(counts.values())} samples, {len(counts)} tasks)"
@@ -396,9 +420,10 @@ def push_model(
     private: bool = True,
     token: str | None = None,
     endpoint: str | None = None,
+    check_only: bool = False,
 ) -> str:
     """Upload a checkpoint (full weights or a PEFT adapter) to ``repo_id`` (on branch ``revision``) with its model
-    card, after the guard; returns the commit URL."""
+    card, after the guard; returns the commit URL (``check_only``: as in `push_dataset`)."""
     folder = Path(folder)
     kind = check_checkpoint(folder)
     origin = provenance.model_provenance(folder)
@@ -410,7 +435,9 @@ def push_model(
     api = make_api(token, endpoint)
     _check_no_token(api.token, files, card)
     repo_id = check_write(api, repo_id)
-    repo_id = ensure_repo(api, repo_id, "model", derived=derived, private=private)
+    repo_id = ensure_repo(api, repo_id, "model", derived=derived, private=private, check_only=check_only)
+    if check_only:
+        return ""
     if revision and revision != "main":
         from huggingface_hub.errors import HfHubHTTPError
 

@@ -183,7 +183,18 @@ def _base(stages: list[dict], checkpoint_dir: Path) -> tuple[str | None, str]:
     if not base:
         return None, "unknown"
     hub = None if Path(base).exists() or base.startswith((".", "/")) else base
-    return hub, base
+    return hub, base if hub else public_path(base)
+
+
+def public_path(path: str | None) -> str | None:
+    """A local path as a pushed card may show it: relative to this checkout (``recipes/tiny/domain.yaml``), else
+    only its last part (``.../ins``), so no user name or folder layout of the training machine is published."""
+    if not path or not Path(path).is_absolute():
+        return path
+    resolved = Path(path).resolve()
+    if resolved.is_relative_to(MODEL_CARDS.parent):
+        return resolved.relative_to(MODEL_CARDS.parent).as_posix()
+    return f".../{resolved.name}"
 
 
 def _licence(derived: bool, facts: dict) -> dict:
@@ -204,7 +215,8 @@ def _stage_rows(stages: list[dict]) -> list[dict]:
             result = f"mean reward {s['mean_reward']:.4f}"
         else:
             result = "n/a"
-        rows.append({**s, "result": result})
+        rows.append({**s, "recipe": public_path(s.get("recipe")), "dataset": public_path(s.get("dataset")),
+                     "result": result})  # fmt: skip
     return rows
 
 
