@@ -127,3 +127,26 @@ def test_reasoning_card_of_other_hospital_data_keeps_its_gate_and_never_says_mim
     assert "Restricted data" in body and "mimic" not in body.lower()
     mimic = front_matter({**ins_card, "tags": ["mimic-iv"]}, 10)
     assert "Derived from MIMIC-IV" in _body(mimic, manifest)
+
+
+def test_a_model_trained_on_other_hospital_data_is_gated_for_that_data_owner(hospital, mimic_meds, tmp_path):
+    from huggingface_hub import ModelCard
+
+    from ehr_r1.model_card import write_model_card
+
+    def card_for(dataset: Path, name: str) -> ModelCard:
+        folder = tmp_path / name
+        folder.mkdir()
+        record = {"stage": "domain", "dataset": str(dataset), "base_model": "Qwen/Qwen3-1.7B",
+                  "derived_from_mimic": True, "steps": 2, "final_loss": 1.0}  # fmt: skip
+        (folder / "ehr_r1_training.json").write_text(json.dumps(record))
+        return ModelCard.load(write_model_card(folder))
+
+    meta = card_for(hospital, "hospital-model").data.to_dict()
+    assert meta["gated"] is True and meta["license"] == "other" and "physionet" not in json.dumps(meta).lower()
+    assert HOSPITAL in meta["extra_gated_prompt"] and meta["extra_gated_prompt"].startswith("This model was trained")
+    mimic = card_for(mimic_meds, "mimic-model").data.to_dict()  # MIMIC-IV through the MEDS ETL: the PhysioNet gate
+    assert mimic["license_name"] == "physionet-credentialed-health-data-license-1.5.0"
+    assert {k: mimic[k] for k in MIMIC_GATE if k != "extra_gated_prompt"} == {
+        k: v for k, v in MIMIC_GATE.items() if k != "extra_gated_prompt"
+    }

@@ -126,7 +126,11 @@ def test_label_contexts_are_cut_at_prediction_time(meds_demo, tmp_path):
     )
     per_sample = samples.group_by("subject_id", "target_idx").agg(ok=ok.any())
     assert per_sample.height == index.height and per_sample["ok"].all()
-    # the label decides the answer: each sample's yes/no is its prediction time's boolean_value
+    # the label decides the answer: each sample's yes/no is the boolean_value of its own label (the first label, by
+    # prediction time, whose context this is: labels sharing a context keep the first)
+    mine = samples.filter(ok).sort("prediction_time").group_by("subject_id", "target_idx", maintain_order=True).first()
+    assert mine.height == index.height
+    assert ((mine["labels"].list.first() == "yes") == mine["boolean_value"]).all()
     yes = index.filter(pl.col("labels").list.first() == "yes").height
     assert 0 < yes < index.height
 

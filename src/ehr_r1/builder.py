@@ -316,8 +316,11 @@ def _source_facts(cfg: BuildConfig, source, meds_split: dict | None, labels: lis
     """The manifest's ``source``: which reader, vocabulary and label files the build used."""
     if not isinstance(source, MedsSource):
         return {"format": "mimic-iv"}
+    origin = source.origin()
     return {
         "format": "meds",
+        "dataset": origin["dataset"],
+        "mimic": origin["mimic"],
         "vocabulary": source.vocab.name,
         "split": "subject_splits.parquet" if meds_split else "seeded hash",
         "label_tasks": {t.name: {"labels": t.labels.height, "positive": int(t.labels["boolean_value"].sum())}

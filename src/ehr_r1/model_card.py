@@ -18,7 +18,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from transformers import TrainerCallback
 
 from ehr_r1 import __version__, layout, provenance
-from ehr_r1.cards import MIMIC_GATE
+from ehr_r1.cards import MIMIC_GATE, owner_gate
 from ehr_r1.errors import EhrR1Error, InputError
 from ehr_r1.prompting import DECISION_MAKING, RISK_PREDICTION
 
@@ -197,7 +197,28 @@ def public_path(path: str | None) -> str | None:
     return f".../{resolved.name}"
 
 
-def _licence(derived: bool, facts: dict) -> dict:
+def data_owner(datasets: list[str]) -> str | None:
+    """The real data a model was trained on when it is not MIMIC-IV: the source named in its training datasets'
+    manifests (a MEDS build of another hospital's data); None for MIMIC-IV, or when a dataset cannot be read (then
+    MIMIC-IV's gate, the conservative one, applies)."""
+    sources = []
+    for folder in datasets:
+        try:
+            sources.append(layout.read_manifest(folder).get("source") or {})
+        except (EhrR1Error, OSError):
+            return None
+    if not sources or any(s.get("format") != "meds" or s.get("mimic", True) or not s.get("dataset") for s in sources):
+        return None
+    return ", ".join(sorted({s["dataset"] for s in sources}))
+
+
+def _licence(derived: bool, facts: dict, owner: str | None = None) -> dict:
+    if derived and owner:
+        gate = owner_gate(owner)
+        prompt = gate["extra_gated_prompt"].replace(
+            "This dataset is derived", "This model was trained on data derived"
+        )
+        return {"license": "other", "gated": True, **gate, "extra_gated_prompt": prompt}
     if derived:
         return PHYSIONET_LICENSE | {"gated": True, **MIMIC_GATE, "extra_gated_prompt": MODEL_GATE_PROMPT}
     base = facts.get("base_license", "apache-2.0")
@@ -247,7 +268,8 @@ def render_model_card(
         raise EhrR1Error(f"{checkpoint_dir}: not a checkpoint folder")
     stages = stage_history(checkpoint_dir)
     model_facts = read_facts(_facts_path(stages, facts))
-    derived = provenance.model_provenance(checkpoint_dir)["derived"]  # verified, not read from the record alone
+    origin = provenance.model_provenance(checkpoint_dir)  # verified, not read from the record alone
+    derived, owner = origin["derived"], data_owner(origin["datasets"])
     base_id, base_name = _base(stages, checkpoint_dir)
     base_id = model_facts.get("base_model") or base_id  # curated per-model facts name the release base
     name = model_facts.get("model_name") or checkpoint_dir.resolve().name
@@ -261,7 +283,7 @@ def render_model_card(
         tags=["medical", "ehr", "clinical", "reasoning", "ehr-r1", "trl", *(["synthetic"] if not derived else [])],
         datasets=sorted({s["dataset"] for s in stages if s.get("dataset") and s["dataset"].count("/") == 1}) or None,
         eval_results=eval_results(results, _bench_id(results, model_facts)) if results else None,
-        **_licence(derived, model_facts),
+        **_licence(derived, model_facts, owner),
     )
     aggregates, tasks = _result_tables(results) if results else ([], [])
     return ModelCard.from_template(
