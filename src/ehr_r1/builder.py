@@ -21,7 +21,7 @@ from ehr_r1.cards import dataset_card
 from ehr_r1.disjointness import check_split, check_split_settings, disjointness
 from ehr_r1.errors import EhrR1Error
 from ehr_r1.io import atomic_output_dir
-from ehr_r1.manifest import fingerprint_inputs, fingerprint_outputs, quick_fingerprint
+from ehr_r1.manifest import fingerprint_inputs, fingerprint_outputs
 from ehr_r1.provenance import synthetic_inputs
 from ehr_r1.rows import TokenBudget, render_samples
 from ehr_r1.sampling import SamplingConfig, frequencies, in_test_split, label_counts, sample_keys, select_top
@@ -328,13 +328,6 @@ def _source_facts(cfg: BuildConfig, source, meds_split: dict | None, labels: lis
     }  # fmt: skip
 
 
-def _input_fingerprints(source) -> dict[str, str]:
-    """Fingerprints of the input files, named relative to the source root (MEDS shards nest deeper than MIMIC's)."""
-    if not isinstance(source, MedsSource):
-        return fingerprint_inputs(source.input_files)
-    return {name: quick_fingerprint(path) for name, path in sorted(source.input_files.items())}
-
-
 def build_dataset(cfg: BuildConfig) -> dict:
     """Build the dataset folder ``cfg.output``; returns the manifest."""
     sampling = cfg.sampling_config()
@@ -387,7 +380,7 @@ def build_dataset(cfg: BuildConfig) -> dict:
             "impossible_records": source.impossible,
             "truncation": truncation,
             "leakage_audit": audit,
-            "input_fingerprints": _input_fingerprints(source),
+            "input_fingerprints": fingerprint_inputs(source.input_files, source.root),
             "synthetic_inputs": synthetic,
             "output_fingerprints": fingerprint_outputs(tmp),
         }

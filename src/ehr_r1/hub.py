@@ -389,19 +389,11 @@ def _front_matter(text: str) -> tuple[dict, str]:
 
 
 def model_card_text(folder: Path, results: dict | None, derived: bool) -> str:
-    """The README uploaded with a checkpoint: ``ehr_r1.model_card`` when available (with the eval results), else the
-    folder's own README; MIMIC-derived models get the DUA gate fields when the card lacks them."""
-    try:
-        from ehr_r1.model_card import render_model_card
-    except ImportError:
-        render_model_card = None
-    if render_model_card is not None:
-        text = str(render_model_card(folder, results=results))
-    elif (folder / layout.CARD).is_file():
-        text = (folder / layout.CARD).read_text(encoding="utf-8")
-    else:
-        text = f"---\n---\n# {folder.name}\n"
-    meta, body = _front_matter(text)
+    """The README uploaded with a checkpoint: ``ehr_r1.model_card``'s card with the eval results; derived models get
+    the DUA gate fields when the card lacks them."""
+    from ehr_r1.model_card import render_model_card
+
+    meta, body = _front_matter(str(render_model_card(folder, results=results)))
     if derived:  # provenance here is verified; a card rendered from a trusted record may claim less
         meta["tags"] = [t for t in meta.get("tags") or [] if t != "synthetic"]
         if meta.get("license") != "other":

@@ -23,6 +23,7 @@ import yaml
 from ehr_r1 import __version__, layout
 from ehr_r1.errors import EhrR1Error, InputError
 from ehr_r1.io import atomic_output_dir
+from ehr_r1.sources.meds import discover
 from ehr_r1.tasks.labels import check_label_subjects
 
 
@@ -93,15 +94,6 @@ def task_name(config_path: str | Path) -> str:
     return path.name
 
 
-def meds_shards(meds_dir: str | Path) -> list[Path]:
-    """The data shards of a MEDS root, sorted; a one-line error when there are none."""
-    data = Path(meds_dir) / "data"
-    shards = sorted(data.rglob("*.parquet")) if data.is_dir() else []
-    if not shards:
-        raise InputError(data, "no MEDS data shards (expected data/**/*.parquet)")
-    return shards
-
-
 # ------------------------------------------------------------------------------------------------------- ACES
 def _yaml(path: Path) -> dict:
     if not path.is_file():
@@ -153,7 +145,7 @@ def run_aces(meds_dir: str | Path, config: str | Path, predicates: str | Path | 
     config, predicates = Path(config), Path(predicates) if predicates else None
     _check_config(config, predicates)
     frames = []
-    for shard in meds_shards(meds_dir):
+    for shard in discover(meds_dir).data_files:
         try:  # loaded per shard: ACES's query changes the config it is given
             task = aces_config.TaskExtractorConfig.load(config_path=config, predicates_path=predicates)
         except Exception as err:  # noqa: BLE001 - any ACES parse failure is a bad config for the user
@@ -175,7 +167,7 @@ def _first_line(err: Exception) -> str:
 # ---------------------------------------------------------------------------------------------- label folders
 def check_subjects(labels: pl.DataFrame, meds_dir: str | Path, where: object) -> None:
     """A one-line error naming ``where`` when a label's subject is not in the MEDS data of ``meds_dir``."""
-    known = pl.scan_parquet([str(p) for p in meds_shards(meds_dir)]).select("subject_id").unique().collect()
+    known = pl.scan_parquet([str(p) for p in discover(meds_dir).data_files]).select("subject_id").unique().collect()
     check_label_subjects(labels, known["subject_id"], where)
 
 

@@ -28,9 +28,10 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fingerprint_inputs(files: dict[str, Path]) -> dict[str, str]:
-    root = Path(next(iter(files.values()))).parents[1] if files else Path(".")
-    return {str(p.relative_to(root)): quick_fingerprint(p) for p in sorted(files.values())}
+def fingerprint_inputs(files: dict[str, Path], root: Path) -> dict[str, str]:
+    """``quick_fingerprint`` of each input file, keyed by its path relative to the source ``root``."""
+    names = {Path(p).relative_to(root).as_posix(): Path(p) for p in files.values()}
+    return {name: quick_fingerprint(names[name]) for name in sorted(names)}
 
 
 def fingerprint_outputs(folder: Path) -> dict[str, str]:

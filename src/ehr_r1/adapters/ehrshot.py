@@ -23,7 +23,8 @@ import polars as pl
 from ehr_r1.adapters import write_bench
 from ehr_r1.errors import EhrR1Error, InputError
 from ehr_r1.io import atomic_output_dir
-from ehr_r1.labels import check_subjects, meds_shards
+from ehr_r1.labels import check_subjects
+from ehr_r1.sources.meds import discover
 from ehr_r1.tasks.catalogue import ALL_TASKS, INSTRUCTION_PREFIX
 
 
@@ -200,7 +201,7 @@ def _render(cfg: EhrshotConfig, tasks, work: Path) -> pl.DataFrame:
 def adapt_ehrshot(cfg: EhrshotConfig) -> dict:
     """Write the EHRSHOT bench folder ``cfg.output``; returns its manifest."""
     meds_dir = Path(cfg.ehrshot_dir)
-    meds_shards(meds_dir)
+    discover(meds_dir)  # a one-line error before any work when it is not a MEDS folder
     files = label_files(cfg)
     split = _split_subjects(meds_dir, cfg.split)
     labels = {}

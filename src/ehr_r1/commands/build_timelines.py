@@ -48,17 +48,16 @@ CONFIG = TimelinesConfig
 
 def run(config: TimelinesConfig) -> int:
     from ehr_r1.io import atomic_output_dir
-    from ehr_r1.manifest import fingerprint_inputs, quick_fingerprint
+    from ehr_r1.manifest import fingerprint_inputs
     from ehr_r1.sources.meds import MedsSource
     from ehr_r1.sources.mimic import MimicSource
     from ehr_r1.timeline import build_timelines, default_num_shards
 
     if config.meds_dir is not None:
         source = MedsSource(config.meds_dir, config.meds_vocab)
-        fingerprints = {name: quick_fingerprint(path) for name, path in sorted(source.input_files.items())}
     else:
         source = MimicSource(config.mimic_dir, config.atc_map)
-        fingerprints = fingerprint_inputs(source.input_files)
+    fingerprints = fingerprint_inputs(source.input_files, source.root)
     num_shards = config.num_shards or default_num_shards(*source.input_bytes())
     inputs = (config.mimic_dir, config.meds_dir, config.meds_vocab, config.atc_map)
     with atomic_output_dir(config.output, config.overwrite, inputs, "build-timelines") as tmp:

@@ -402,6 +402,10 @@ class MimicSource:
             logger.warning("%d impossible record(s) dropped: %s", n, rule)
 
     @property
+    def root(self) -> Path:
+        return self.layout.root
+
+    @property
     def input_files(self) -> dict[str, Path]:
         return self.layout.files
 
